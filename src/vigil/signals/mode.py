@@ -1,0 +1,15 @@
+"""Hashing modes shared by the photo and video signals."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["Mode"]
+
+
+class Mode(str, Enum):
+    """``exact`` reproduces the reference implementations bit for bit; ``fast``
+    decodes less (reduced-size JPEG decoding, key frames) for triage."""
+
+    EXACT = "exact"
+    FAST = "fast"

@@ -1,0 +1,119 @@
+"""vPDQ: PDQ of video frames, in Meta's reference form ``frame,quality,hex,timestamp``.
+
+Exact mode reproduces the PyPI ``vpdq`` package bit for bit: every decoded frame is
+numbered in output order, a frame is hashed when ``frame % int(seconds_per_hash * fps)
+== 0`` (``seconds_per_hash`` 0 means every frame), pixels come from FFmpeg's RGB24
+conversion with area interpolation, luma and the Jarosz downscale follow PDQ's C++
+float arithmetic, and the timestamp is ``float32(frame) / float32(fps)``.
+
+Fast mode decodes key frames only, at reduced size, and hashes the first key frame
+at or after each sampling point: the cost in distance and matching is measured in
+BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UsageError
+from ..media.limits import DEFAULT_LIMITS, Limits
+from ..media.video import VideoInfo, decoded_frames, keyframes
+from . import _pdqcore
+from .mode import Mode
+
+__all__ = ["VpdqFeature", "hash_video", "format_lines", "parse_line", "FAST_MAX_SIDE"]
+
+NAME = "vpdq"
+FAST_MAX_SIDE = 256
+
+
+@dataclass(frozen=True)
+class VpdqFeature:
+    frame: int
+    quality: int
+    hash: str
+    timestamp: float
+
+    def to_line(self) -> str:
+        return f"{self.frame},{self.quality},{self.hash},{self.timestamp:.3f}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"frame": self.frame, "quality": self.quality, "hash": self.hash, "timestamp": round(self.timestamp, 3)}
+
+
+def parse_line(line: str) -> VpdqFeature:
+    """Read one ``frame,quality,hex,timestamp`` line (the reference text form)."""
+    parts = line.strip().split(",")
+    if len(parts) != 4:
+        raise ValueError(f"not a vPDQ line (want frame,quality,hex,timestamp): {line.strip()[:80]!r}")
+    frame, quality, hexhash, ts = parts
+    hexhash = hexhash.lower()
+    if len(hexhash) != 64 or any(c not in "0123456789abcdef" for c in hexhash):
+        raise ValueError(f"not a 64-digit PDQ hex hash: {hexhash[:80]!r}")
+    return VpdqFeature(int(frame), int(quality), hexhash, float(ts))
+
+
+def format_lines(features: Iterable[VpdqFeature]) -> str:
+    return "".join(f.to_line() + "\n" for f in features)
+
+
+def _check_spacing(seconds_per_hash: float) -> None:
+    if not seconds_per_hash >= 0:
+        raise UsageError(f"seconds per hash must be 0 (every frame) or more, not {seconds_per_hash}")
+
+
+def _frame_selector(seconds_per_hash: float) -> Callable[[VideoInfo], Callable[[int], bool]]:
+    def want(info: VideoInfo) -> Callable[[int], bool]:
+        mod = int(seconds_per_hash * info.fps) or 1
+        return lambda n: n % mod == 0
+
+    return want
+
+
+def _hash_frame(rgb: np.ndarray) -> tuple[str, int]:
+    luma = _pdqcore.luma_like_cpp(rgb)
+    if _pdqcore.AVAILABLE:
+        return _pdqcore.hash_from_luma(luma)
+    from .pdq import hash_luma_reference  # slow fallback through the public pdqhash API
+
+    return hash_luma_reference(luma)
+
+
+def hash_video(
+    path: str | os.PathLike[str],
+    *,
+    seconds_per_hash: float = 1.0,
+    mode: Mode = Mode.EXACT,
+    limits: Limits = DEFAULT_LIMITS,
+    on_feature: Callable[[VpdqFeature], None] | None = None,
+) -> list[VpdqFeature]:
+    """vPDQ features of a video file, in frame order.
+
+    ``on_feature`` sees each feature as it is made (so a caller can keep what was
+    hashed before a damaged stream stops the decoder).
+    """
+    _check_spacing(seconds_per_hash)
+    out: list[VpdqFeature] = []
+
+    def keep(feature: VpdqFeature) -> None:
+        out.append(feature)
+        if on_feature is not None:
+            on_feature(feature)
+
+    if mode is Mode.EXACT:
+        for frame in decoded_frames(path, _frame_selector(seconds_per_hash), limits):
+            hexhash, quality = _hash_frame(frame.rgb)
+            keep(VpdqFeature(frame.number, quality, hexhash, frame.time))
+    else:
+        due = 0.0
+        for _info, frame in keyframes(path, FAST_MAX_SIDE, limits):
+            if frame.time + 1e-6 < due:
+                continue
+            hexhash, quality = _hash_frame(frame.rgb)
+            keep(VpdqFeature(frame.number, quality, hexhash, frame.time))
+            due = frame.time + seconds_per_hash if seconds_per_hash else frame.time
+    return out
