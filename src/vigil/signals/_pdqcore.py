@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+from typing import Any
 
 import numba
 import numpy as np
@@ -269,7 +270,7 @@ _SYMBOLS = {
 }
 
 
-def _bind() -> dict[str, ctypes._CFuncPtr] | None:
+def _bind() -> dict[str, Any] | None:
     paths = glob.glob(os.path.join(os.path.dirname(pdqhash.__file__), "bindings*.so"))
     if not paths:
         return None

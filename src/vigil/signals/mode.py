@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["Mode"]
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """``exact`` reproduces the reference implementations bit for bit; ``fast``
     decodes less (reduced-size JPEG decoding, key frames) for triage."""
 

@@ -75,12 +75,14 @@ def _frame_selector(seconds_per_hash: float) -> Callable[[VideoInfo], Callable[[
 
 
 def _hash_frame(rgb: np.ndarray) -> tuple[str, int]:
-    luma = _pdqcore.luma_like_cpp(rgb)
     if _pdqcore.AVAILABLE:
-        return _pdqcore.hash_from_luma(luma)
-    from .pdq import hash_luma_reference  # slow fallback through the public pdqhash API
+        return _pdqcore.hash_from_luma(_pdqcore.luma_like_cpp(rgb))
+    # Fallback through pdqhash's public API: its float64 luma can differ from the
+    # C++ float32 luma vPDQ uses in the last bit, so a rare hash bit may differ.
+    from .pdq import hash_rgb
 
-    return hash_luma_reference(luma)
+    h = hash_rgb(rgb)
+    return h.hash, h.quality
 
 
 def hash_video(

@@ -1,0 +1,1 @@
+"""The ``vigil`` command: thin modules over the library, one per verb group."""

@@ -1,0 +1,56 @@
+"""A progress bar on stderr for long runs; silent for pipes and ``--quiet``."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+
+class FileProgress:
+    """Counts files, bytes and errors against known totals."""
+
+    def __init__(self, *, total_files: int, total_bytes: int, enabled: bool) -> None:
+        self.errors = 0
+        self.files = 0
+        self._progress: Progress | None = None
+        if enabled:
+            self._progress = Progress(
+                TextColumn("[bold]hashing"),
+                BarColumn(),
+                TextColumn(f"{{task.fields[files]}}/{total_files} files"),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TextColumn("{task.fields[errors]} errors"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._task = self._progress.add_task("hash", total=max(total_bytes, 1), files=0, errors=0)
+        self.files = 0
+
+    def __enter__(self) -> FileProgress:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def advance(self, nbytes: int, *, error: bool = False) -> None:
+        self.errors += int(error)
+        self.files += 1
+        if self._progress is not None:
+            self._progress.update(self._task, advance=nbytes, files=self.files, errors=self.errors)

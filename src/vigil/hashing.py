@@ -1,0 +1,178 @@
+"""Hash one file (every signal its content supports) or many, in parallel.
+
+This is the library behind ``vigil hash``: a bad file becomes a result with an
+``error``, never an exception that ends the run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .errors import MediaError, NotMedia
+from .media.limits import DEFAULT_LIMITS, Limits
+from .media.sniff import HEAD_BYTES, Kind, sniff
+from .media.source import display_path, open_readonly
+from .parallel import run_parallel
+from .signals import pdq, vpdq
+from .signals.digests import DigestAccumulator, Digests, digest_stream
+from .signals.mode import Mode
+
+__all__ = ["HashOptions", "FileResult", "hash_file", "hash_files"]
+
+# Photos up to this size are read once into memory: digests and decoding share one read.
+_IN_MEMORY = 64 << 20
+
+
+@dataclass(frozen=True)
+class HashOptions:
+    mode: Mode = Mode.FAST
+    seconds_per_hash: float = 1.0
+    limits: Limits = DEFAULT_LIMITS
+    dihedral: bool = False
+
+
+@dataclass
+class FileResult:
+    path: str  # as given (non-UTF-8 bytes kept as surrogate escapes)
+    kind: Kind
+    size: int | None = None
+    digests: Digests | None = None
+    pdq: pdq.PdqHash | None = None
+    pdq_dihedral: dict[str, str] | None = None
+    vpdq: list[vpdq.VpdqFeature] | None = None
+    error: str | None = None
+    format: str | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, object]:
+        signals: dict[str, object] = {}
+        if self.digests is not None:
+            signals.update(self.digests.as_dict())
+        if self.pdq is not None:
+            signals["pdq"] = self.pdq.to_json()
+        if self.pdq_dihedral is not None:
+            signals["pdq_dihedral"] = self.pdq_dihedral
+        if self.vpdq is not None:
+            signals["vpdq"] = [f.to_json() for f in self.vpdq]
+        return {
+            "path": display_path(self.path),
+            "kind": self.kind.value,
+            "size": self.size,
+            "signals": signals,
+            "error": self.error,
+        }
+
+    def signal_lines(self) -> Iterator[str]:
+        """``<type> <value>`` lines, the ThreatExchange signal-file form."""
+        if self.digests is not None:
+            for name, value in self.digests.as_dict().items():
+                yield f"{name} {value}"
+        if self.pdq is not None:
+            yield f"pdq {self.pdq.hash}"
+        if self.pdq_dihedral is not None:
+            for name, value in self.pdq_dihedral.items():
+                if name != "original":
+                    yield f"pdq {value} {name}"
+        for feature in self.vpdq or ():
+            yield f"vpdq {feature.to_line()}"
+
+
+def _describe_os_error(exc: OSError) -> str:
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def hash_file(path: str, options: HashOptions = HashOptions()) -> FileResult:
+    """Every signal for one file. Never raises for a bad file: see ``error``."""
+    try:
+        with open_readonly(path) as stream:
+            st = os.fstat(stream.fileno())
+            if not _is_regular(st.st_mode):
+                return FileResult(path, Kind.ERROR, error="not a regular file")
+            head = stream.read(HEAD_BYTES)
+            sniffed = sniff(head)
+            result = FileResult(path, sniffed.kind, size=st.st_size, format=sniffed.format)
+            data: bytes | None = None
+            if sniffed.kind is Kind.IMAGE and st.st_size <= _IN_MEMORY:
+                data = head + stream.read()
+                acc = DigestAccumulator()
+                acc.update(data)
+                result.digests = acc.result()
+            else:
+                stream.seek(0)
+                result.digests = digest_stream(stream)
+            result.size = result.digests.size
+    except OSError as exc:
+        return FileResult(path, Kind.ERROR, error=_describe_os_error(exc))
+    try:
+        _hash_media(result, path, data, options)
+    except MediaError as exc:
+        result.error = str(exc)
+    except OSError as exc:
+        result.error = _describe_os_error(exc)
+    return result
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def _hash_media(result: FileResult, path: str, data: bytes | None, options: HashOptions) -> None:
+    if result.size == 0:
+        raise NotMedia("empty file (0 bytes)")
+    if result.kind is Kind.IMAGE:
+        source: object = io.BytesIO(data) if data is not None else path
+        from .media.photo import FAST_MIN_SIDE, load_rgb
+
+        rgb = load_rgb(source, options.limits,  # type: ignore[arg-type]
+                       min_side=FAST_MIN_SIDE if options.mode is Mode.FAST else None)
+        if options.dihedral:
+            hashes, quality = pdq.dihedral_rgb(rgb)
+            result.pdq = pdq.PdqHash(hashes["original"], quality)
+            result.pdq_dihedral = hashes
+        else:
+            result.pdq = pdq.hash_rgb(rgb)
+    elif result.kind is Kind.VIDEO:
+        features: list[vpdq.VpdqFeature] = []
+        result.vpdq = features
+        vpdq.hash_video(path, seconds_per_hash=options.seconds_per_hash, mode=options.mode,
+                        limits=options.limits, on_feature=features.append)
+    else:
+        raise NotMedia(f"not a photo or video (content looks like {result.format})")
+
+
+def _timeout_result(path: str, seconds: float) -> FileResult:
+    return FileResult(path, Kind.ERROR, error=f"decoding took longer than {seconds:g} s; stopped")
+
+
+def _crash_result(path: str, reason: str) -> FileResult:
+    return FileResult(path, Kind.ERROR, error=f"decoder crashed ({reason})")
+
+
+def hash_files(
+    paths: Iterable[str],
+    options: HashOptions = HashOptions(),
+    *,
+    jobs: int | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> Iterator[FileResult]:
+    """Hash files on ``jobs`` processes (default: every core), results in input order.
+
+    Each file runs in a worker process under a hard time limit: a decoder that hangs
+    or crashes costs that file only.
+    """
+    for result in run_parallel(
+        hash_file,
+        paths,
+        extra=(options,),
+        jobs=jobs,
+        timeout=options.limits.max_seconds + 30.0,
+        on_timeout=_timeout_result,
+        on_crash=_crash_result,
+    ):
+        if on_result is not None:
+            on_result(result)
+        yield result
