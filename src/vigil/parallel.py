@@ -8,6 +8,7 @@ fresh worker takes its place: one hostile file never ends a run.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import multiprocessing as mp
 import os
 import time
@@ -30,6 +31,8 @@ def default_jobs() -> int:
 
 
 def _worker(conn: Connection, func: Callable[..., Any], extra: tuple[Any, ...]) -> None:
+    # A crash is reported as that item's result; a traceback dump would only garble the terminal.
+    faulthandler.disable()
     while True:
         try:
             task = conn.recv()

@@ -22,7 +22,7 @@ from .progress import FileProgress
 
 
 def hash_command(
-    paths: list[Path] = typer.Argument(..., help="Files and folders (folders are walked recursively)."),
+    paths: list[Path] = typer.Argument(..., readable=False, help="Files and folders (walked recursively)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per file instead of signal lines."),
     mode: Mode = typer.Option(Mode.FAST, "--mode", help="exact: reference hashes bit for bit; fast: "
                               "reduced-size JPEG decoding and key frames (see BENCHMARKS.md)."),

@@ -31,14 +31,17 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Imag
 
 def open_photo(source: str | os.PathLike[str] | BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     """Open a photo and check its size from the header; nothing is decoded yet."""
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
+        # Our own limit applies (below), with a message that names the size.
+        Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # DecompressionBombWarning: we apply our own limit
+            warnings.simplefilter("ignore")
             image = Image.open(source)
-    except Image.DecompressionBombError as exc:
-        raise MediaTooLarge(f"photo is over Pillow's size limit: {exc}") from exc
     except _DECODE_ERRORS as exc:
         raise CorruptMedia(f"cannot read photo header: {exc}") from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     width, height = image.size
     if width <= 0 or height <= 0:
         raise CorruptMedia(f"photo has no pixels ({width}x{height})")
@@ -60,9 +63,9 @@ def _reduced(image: Image.Image, min_side: int) -> Image.Image:
     if image.format == "JPEG":
         image.draft("RGB", (int(width / factor) + 1, int(height / factor) + 1))
         return image
-    image.load()
     k = int(factor)
-    return image.reduce(k) if k >= 2 else image
+    rgb = image.convert("RGB")  # reduce() needs a continuous-tone mode (not palette or 1-bit)
+    return rgb.reduce(k) if k >= 2 else rgb
 
 
 def load_rgb(

@@ -11,6 +11,7 @@ Two ways through a video:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -92,6 +93,49 @@ def _check_deadline(deadline: float, limits: Limits) -> None:
         raise DecodeTimeout(f"decoding took longer than {limits.max_seconds:g} s")
 
 
+def _decode_all(container: Any, stream: Any, info: VideoInfo, *, flush: bool, limits: Limits) -> Iterator[Any]:
+    """Decoded frames in output order; a damaged packet is skipped, a demuxer error ends
+    the stream (the frames still in the decoder are flushed out first)."""
+    deadline = time.monotonic() + limits.max_seconds
+    codec = stream.codec_context
+    packets = container.demux(stream)
+    problem: str | None = None
+    skipped = 0
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as exc:
+            problem = _describe(exc)
+            if flush:
+                with contextlib.suppress(av.error.FFmpegError):
+                    yield from codec.decode(None)
+            break
+        if packet.size == 0 and not flush:
+            continue
+        try:
+            yield from codec.decode(packet)
+        except av.error.FFmpegError as exc:
+            skipped += 1
+            problem = _describe(exc)
+        _check_deadline(deadline, limits)
+    if problem is not None:
+        raise _Damaged(problem, skipped)
+
+
+class _Damaged(Exception):
+    def __init__(self, problem: str, skipped: int) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.skipped = skipped
+
+
+def _damage_report(exc: _Damaged, count: int, what: str) -> CorruptMedia:
+    extra = f", {exc.skipped} damaged packets skipped" if exc.skipped else ""
+    return CorruptMedia(f"video is damaged or truncated: stopped after {count} {what}{extra} ({exc.problem})")
+
+
 def decoded_frames(
     path: str | os.PathLike[str],
     want: Any,
@@ -106,31 +150,24 @@ def decoded_frames(
     slice-only threading, so the same number of frames is held back) because lists
     in the field were made that way.
     """
-    deadline = time.monotonic() + limits.max_seconds
     with open_video(path, limits) as (container, stream, info):
         wanted = want(info)
         flush = info.stream_index == 0
         stream.thread_type = "AUTO" if flush else "SLICE"
         number = 0
         try:
-            for packet in container.demux(stream):
-                if packet.size == 0 and not flush:
-                    continue
-                for frame in stream.codec_context.decode(packet):
-                    if wanted(number):
-                        # vPDQ's timestamp: float32 frame number over float32 frame rate.
-                        t = float(np.float32(number) / np.float32(info.fps))
-                        yield VideoFrame(number, t, _to_rgb(frame))
-                    number += 1
-                _check_deadline(deadline, limits)
-        except av.error.FFmpegError as exc:
-            raise CorruptMedia(f"video decoding failed after {number} frames: {_describe(exc)}") from exc
+            for frame in _decode_all(container, stream, info, flush=flush, limits=limits):
+                if wanted(number):
+                    # vPDQ's timestamp: float32 frame number over float32 frame rate.
+                    t = float(np.float32(number) / np.float32(info.fps))
+                    yield VideoFrame(number, t, _to_rgb(frame))
+                number += 1
+        except _Damaged as exc:
+            raise _damage_report(exc, number, "frames") from None
         if number == 0:
             raise CorruptMedia("no frame could be decoded")
-        if info.declared_frames and number < info.declared_frames * 0.9 and flush:
-            raise CorruptMedia(
-                f"video is truncated: {number} of {info.declared_frames} frames decoded"
-            )
+        if flush and info.declared_frames and number < info.declared_frames:
+            raise CorruptMedia(f"video is truncated: {number} of {info.declared_frames} frames decoded")
 
 
 def keyframes(
@@ -139,7 +176,6 @@ def keyframes(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[VideoInfo, VideoFrame]]:
     """Key frames only, scaled so the longer side is at most ``max_side``."""
-    deadline = time.monotonic() + limits.max_seconds
     with open_video(path, limits) as (container, stream, info):
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONKEY"
@@ -148,13 +184,11 @@ def keyframes(
         height = max(1, round(info.height * scale))
         count = 0
         try:
-            for packet in container.demux(stream):
-                for frame in stream.codec_context.decode(packet):
-                    t = float(frame.time) if frame.time is not None else count / info.fps
-                    yield info, VideoFrame(round(t * info.fps), t, _to_rgb(frame, width, height))
-                    count += 1
-                _check_deadline(deadline, limits)
-        except av.error.FFmpegError as exc:
-            raise CorruptMedia(f"video decoding failed after {count} key frames: {_describe(exc)}") from exc
+            for frame in _decode_all(container, stream, info, flush=True, limits=limits):
+                t = float(frame.time) if frame.time is not None else count / info.fps
+                yield info, VideoFrame(round(t * info.fps), t, _to_rgb(frame, width, height))
+                count += 1
+        except _Damaged as exc:
+            raise _damage_report(exc, count, "key frames") from None
         if count == 0:
             raise CorruptMedia("no key frame could be decoded")

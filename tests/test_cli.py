@@ -1,0 +1,93 @@
+"""``vigil hash`` and ``vigil demo`` as a user runs them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import BUNDLED_REFDATA
+from helpers import json_lines, run_vigil
+
+from vigil.signals import pdq
+
+PHOTO = BUNDLED_REFDATA / "pdq-images/reg-test-input/labelme-subset/q0122.jpg"
+VIDEO = BUNDLED_REFDATA / "videos/test-padded-dimensions.mp4"
+
+
+def test_text_output_is_path_then_signal_lines() -> None:
+    proc = run_vigil("hash", PHOTO)
+    assert proc.returncode == 0
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0] == str(PHOTO)
+    assert [line.split()[0] for line in lines[1:5]] == ["md5", "sha1", "sha256", "pdq"]
+    assert lines[5] == ""
+    assert proc.stderr == b""  # not a terminal: no progress bar
+
+
+def test_json_output_follows_the_contract() -> None:
+    proc = run_vigil("hash", "--json", "--mode", "exact", PHOTO, VIDEO)
+    photo, video = json_lines(proc)
+    assert set(photo) == {"path", "kind", "size", "signals", "error"}
+    assert photo["kind"] == "image" and photo["size"] == PHOTO.stat().st_size and photo["error"] is None
+    signals = photo["signals"]
+    assert isinstance(signals, dict) and set(signals) == {"md5", "sha1", "sha256", "pdq"}
+    assert signals["pdq"] == {"hash": pdq.hash_photo(PHOTO, mode=pdq.Mode.EXACT).hash, "quality": 100}
+    assert video["kind"] == "video"
+    vsignals = video["signals"]
+    assert isinstance(vsignals, dict)
+    expected = (BUNDLED_REFDATA / "vpdq-reference-hashes/test-padded-dimensions.1s.txt").read_text().splitlines()
+    got = [f"{f['frame']},{f['quality']},{f['hash']},{f['timestamp']:.3f}" for f in vsignals["vpdq"]]
+    assert got == expected
+
+
+def test_seconds_per_hash_zero_hashes_every_frame() -> None:
+    [row] = json_lines(run_vigil("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0", VIDEO))
+    signals = row["signals"]
+    assert isinstance(signals, dict) and len(signals["vpdq"]) == 150
+
+
+def test_folders_are_walked_recursively_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "b" / "deeper").mkdir(parents=True)
+    shutil.copy(PHOTO, tmp_path / "b" / "deeper" / "z.jpg")
+    shutil.copy(PHOTO, tmp_path / "a.jpg")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)  # never followed
+    rows = json_lines(run_vigil("hash", "--json", tmp_path))
+    assert [Path(str(r["path"])).name for r in rows] == ["a.jpg", "z.jpg"]
+
+
+def test_dihedral_option_prints_rotations_and_mirrors() -> None:
+    lines = run_vigil("hash", "--dihedral", PHOTO).stdout.decode().splitlines()
+    names = [line.split()[2] for line in lines if line.startswith("pdq ") and len(line.split()) == 3]
+    assert names == ["rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"]
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run_vigil("hash", "--mode", "turbo", PHOTO).returncode == 2
+    assert run_vigil("hash", "--seconds-per-hash", "-1", PHOTO).returncode == 2
+    assert run_vigil("hash").returncode == 2
+    assert run_vigil("frobnicate").returncode == 2
+
+
+def test_parallel_output_equals_serial(tmp_path: Path) -> None:
+    for i, src in enumerate(sorted((BUNDLED_REFDATA / "pdq-images").rglob("*.jpg"))):
+        shutil.copy(src, tmp_path / f"{i:02d}.jpg")
+    one = run_vigil("hash", "--json", "--jobs", "1", tmp_path).stdout
+    two = run_vigil("hash", "--json", "--jobs", "2", tmp_path).stdout
+    assert one == two and len(one.splitlines()) >= 14
+
+
+def test_demo_runs_on_bundled_media() -> None:
+    proc = run_vigil("demo", "--json")
+    assert proc.returncode == 0
+    rows = {Path(str(r["path"])).name: r for r in json_lines(proc)}
+    assert rows["scene.dat"]["kind"] == "image" and rows["scene.dat"]["error"] is None
+    assert rows["clip.mp4"]["kind"] == "video"
+    assert "truncated" in str(rows["broken.jpg"]["error"])
+    table = run_vigil("demo").stdout.decode()
+    assert "media files hashed" in table
+
+
+def test_version() -> None:
+    from vigil import __version__
+
+    assert run_vigil("--version").stdout.decode().strip() == f"vigil {__version__}"

@@ -1,0 +1,104 @@
+"""Kind by content; every photo format the hashing core promises decodes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import BUNDLED_REFDATA
+from PIL import Image
+
+from vigil import Kind, Mode, hash_file
+from vigil.errors import CorruptMedia, MediaTooLarge
+from vigil.media.limits import Limits
+from vigil.media.photo import load_rgb
+from vigil.media.sniff import sniff
+from vigil.signals import pdq
+
+PHOTO = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
+
+
+@pytest.mark.parametrize(
+    "head,kind,fmt",
+    [
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", Kind.IMAGE, "jpeg"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", Kind.IMAGE, "png"),
+        (b"GIF89a\x01\x00", Kind.IMAGE, "gif"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", Kind.IMAGE, "webp"),
+        (b"BM" + bytes(40), Kind.IMAGE, "bmp"),
+        (b"II*\x00\x08\x00\x00\x00", Kind.IMAGE, "tiff"),
+        (b"MM\x00*\x00\x00\x00\x08", Kind.IMAGE, "tiff"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", Kind.IMAGE, "heif"),
+        (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00", Kind.IMAGE, "heif"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00", Kind.VIDEO, "mp4"),
+        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00", Kind.VIDEO, "quicktime"),
+        (b"\x1a\x45\xdf\xa3\x01\x00", Kind.VIDEO, "matroska"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", Kind.VIDEO, "avi"),
+        (b"hello, world\n", Kind.OTHER, "text"),
+        (b"\x00\x01\x02\x03\xfe\xff", Kind.OTHER, "data"),
+        (b"", Kind.OTHER, "empty"),
+    ],
+)
+def test_sniff_by_magic_bytes(head: bytes, kind: Kind, fmt: str) -> None:
+    got = sniff(head)
+    assert (got.kind, got.format) == (kind, fmt)
+
+
+def test_jpeg_with_a_misleading_name_is_a_photo(tmp_path: Path) -> None:
+    target = tmp_path / "invoice.dat"
+    target.write_bytes(PHOTO.read_bytes())
+    result = hash_file(str(target))
+    assert result.kind is Kind.IMAGE and result.error is None
+    assert result.pdq == pdq.hash_photo(PHOTO, mode=Mode.FAST)
+
+
+def _encode(image: Image.Image, fmt: str, **kwargs: object) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF"])
+def test_each_photo_format_hashes_close_to_the_jpeg_original(tmp_path: Path, fmt: str) -> None:
+    original = Image.open(PHOTO).convert("RGB")
+    kwargs: dict[str, object] = {"quality": 95} if fmt in ("WEBP", "HEIF") else {}
+    path = tmp_path / "photo.bin"  # no extension: the content decides
+    path.write_bytes(_encode(original, fmt, **kwargs))
+    result = hash_file(str(path))
+    assert result.kind is Kind.IMAGE and result.error is None, result.error
+    assert result.pdq is not None
+    reference = pdq.hash_rgb(np.asarray(original))
+    assert pdq.distance(result.pdq.hash, reference.hash) <= 24, fmt
+
+
+def test_animated_gif_hashes_its_first_frame(tmp_path: Path) -> None:
+    first = Image.open(PHOTO).convert("RGB")
+    second = first.transpose(Image.Transpose.ROTATE_180)
+    path = tmp_path / "anim.gif"
+    first.save(path, save_all=True, append_images=[second], duration=100, loop=0)
+    got = hash_file(str(path)).pdq
+    assert got is not None
+    assert pdq.distance(got.hash, pdq.hash_rgb(np.asarray(first)).hash) < pdq.distance(
+        got.hash, pdq.hash_rgb(np.asarray(second)).hash)
+
+
+def test_pixel_limit_applies_before_decoding() -> None:
+    with pytest.raises(MediaTooLarge, match="512x512"):
+        load_rgb(PHOTO, Limits(max_pixels=512 * 511))
+
+
+def test_garbage_after_a_jpeg_header_is_corrupt_media() -> None:
+    with pytest.raises(CorruptMedia):
+        load_rgb(PHOTO.read_bytes()[:400] + bytes(200))
+
+
+def test_fast_mode_decodes_jpeg_at_reduced_size() -> None:
+    rgb = load_rgb(BUNDLED_REFDATA / "pdq-images/bridge-mods/blur-a-lot.jpg", min_side=256)
+    assert min(rgb.shape[:2]) >= 256 and rgb.shape[1] < 1600
+
+
+def test_limits_reject_nonsense() -> None:
+    with pytest.raises(ValueError):
+        Limits(max_pixels=0)
