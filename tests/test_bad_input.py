@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import BUNDLED_REFDATA
 from helpers import json_lines, run_vigil, write_huge_png
 
@@ -136,3 +137,11 @@ def test_missing_path_is_reported_and_exits_3(tmp_path: Path) -> None:
     assert rows[0]["error"] == "cannot open: No such file or directory"
     assert rows[1]["error"] is None
     assert b"nope.jpg" in proc.stderr and len(proc.stderr.decode().strip().splitlines()) == 1
+
+
+def test_decode_time_limit_stops_a_file_and_the_run_goes_on() -> None:
+    proc = run_vigil("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0", "--max-seconds", "0.001",
+                     GOOD_MP4, GOOD_JPEG)
+    video, photo = json_lines(proc)
+    assert "decoding took longer than 0.001 s" in str(video["error"])
+    assert photo["kind"] == "image"

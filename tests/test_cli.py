@@ -7,7 +7,6 @@ from pathlib import Path
 
 from conftest import BUNDLED_REFDATA
 from helpers import json_lines, run_vigil
-
 from vigil.signals import pdq
 
 PHOTO = BUNDLED_REFDATA / "pdq-images/reg-test-input/labelme-subset/q0122.jpg"
@@ -91,3 +90,39 @@ def test_version() -> None:
     from vigil import __version__
 
     assert run_vigil("--version").stdout.decode().strip() == f"vigil {__version__}"
+
+
+def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    leader, follower = pty.openpty()
+    drawn = bytearray()
+
+    def drain() -> None:  # keep reading, or a full terminal buffer would block the command
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            drawn.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "vigil", "hash", str(PHOTO), str(VIDEO)],
+                              stdout=subprocess.PIPE, stderr=follower, timeout=300,
+                              env=dict(os.environ, COLUMNS="120"))
+    finally:
+        os.close(follower)
+        reader.join(timeout=10)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"2/2 files" in drawn and b"0 errors" in drawn
+    quiet = run_vigil("hash", "--quiet", PHOTO)
+    assert quiet.stderr == b""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BUNDLED_REFDATA
 from PIL import Image
 
+from conftest import BUNDLED_REFDATA
 from vigil import Kind, Mode, hash_file
 from vigil.errors import CorruptMedia, MediaTooLarge
 from vigil.media.limits import Limits

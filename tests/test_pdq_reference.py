@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pdqhash
 import pytest
-from conftest import BUNDLED_REFDATA, full_refdata, read_csv
 
+from conftest import BUNDLED_REFDATA, full_refdata, read_csv
 from vigil.signals import pdq
 from vigil.signals.mode import Mode
 
@@ -32,7 +32,8 @@ def test_exact_mode_equals_reference_for_every_photo(refdata_full: Path) -> None
     rows = read_csv(refdata_full / "pdq-reference-hashes.csv")
     assert len(rows) >= 49
     wrong = [r["path"] for r in rows
-             if pdq.hash_photo(refdata_full / r["path"], mode=Mode.EXACT) != pdq.PdqHash(r["pdq_hex"], int(r["quality"]))]
+             if pdq.hash_photo(refdata_full / r["path"], mode=Mode.EXACT)
+             != pdq.PdqHash(r["pdq_hex"], int(r["quality"]))]
     assert wrong == []
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_REFDATA
 
+from conftest import BUNDLED_REFDATA
 from vigil.signals import vpdq
 from vigil.signals.mode import Mode
 

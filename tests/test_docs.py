@@ -1,0 +1,26 @@
+"""The README documents every option the command has."""
+
+from __future__ import annotations
+
+import typer.main
+
+from conftest import ROOT
+from vigil.cli.main import app
+
+
+def test_every_hash_option_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    command = typer.main.get_command(app)
+    hash_cmd = command.commands["hash"]  # type: ignore[attr-defined]
+    options = [opt for p in hash_cmd.params if p.param_type_name == "option" for opt in p.opts if opt.startswith("--")]
+    assert options
+    missing = [o for o in options if f"`{o}" not in readme]
+    assert missing == []
+
+
+def test_readme_quick_start_has_exactly_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["./dev demo", "./dev test"]
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("exec ./dev test")
