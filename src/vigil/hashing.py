@@ -9,13 +9,13 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import MediaError, NotMedia
 from .media.limits import DEFAULT_LIMITS, Limits
 from .media.sniff import HEAD_BYTES, Kind, sniff
 from .media.source import display_path, open_readonly
-from .parallel import run_parallel
+from .parallel import default_jobs, run_parallel
 from .signals import pdq, vpdq
 from .signals.digests import DigestAccumulator, Digests, digest_stream
 from .signals.mode import Mode
@@ -32,6 +32,7 @@ class HashOptions:
     seconds_per_hash: float = 1.0
     limits: Limits = DEFAULT_LIMITS
     dihedral: bool = False
+    video_threads: int | None = None  # threads hashing one video's frames (None: one per core)
 
 
 @dataclass
@@ -139,7 +140,7 @@ def _hash_media(result: FileResult, path: str, data: bytes | None, options: Hash
         features: list[vpdq.VpdqFeature] = []
         result.vpdq = features
         vpdq.hash_video(path, seconds_per_hash=options.seconds_per_hash, mode=options.mode,
-                        limits=options.limits, on_feature=features.append)
+                        limits=options.limits, threads=options.video_threads, on_feature=features.append)
     else:
         raise NotMedia(f"not a photo or video (content looks like {result.format})")
 
@@ -164,6 +165,9 @@ def hash_files(
     Each file runs in a worker process under a hard time limit: a decoder that hangs
     or crashes costs that file only.
     """
+    jobs = jobs or default_jobs()
+    if jobs > 1 and options.video_threads is None:
+        options = replace(options, video_threads=1)  # the processes already fill the cores
     for result in run_parallel(
         hash_file,
         paths,

@@ -43,9 +43,18 @@ class VideoInfo:
 
 @dataclass
 class VideoFrame:
+    """A decoded frame; :meth:`rgb` converts it (thread-safe: PyAV releases the GIL)."""
+
     number: int
     time: float
-    rgb: np.ndarray  # height x width x 3, uint8
+    frame: Any  # av.VideoFrame
+    width: int | None = None  # convert to this size (None: the decoded size)
+    height: int | None = None
+
+    def rgb(self) -> np.ndarray:
+        # SWS_AREA, like vPDQ's converter: the RGB pixels must match its, bit for bit.
+        return self.frame.to_ndarray(  # type: ignore[no-any-return]
+            format="rgb24", width=self.width, height=self.height, interpolation="AREA")
 
 
 def _describe(exc: BaseException) -> str:
@@ -81,11 +90,6 @@ def open_video(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) ->
         yield container, stream, info
     finally:
         container.close()
-
-
-def _to_rgb(frame: Any, width: int | None = None, height: int | None = None) -> np.ndarray:
-    # SWS_AREA, like vPDQ's converter: the RGB pixels must match its, bit for bit.
-    return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")  # type: ignore[no-any-return]
 
 
 def _check_deadline(deadline: float, limits: Limits) -> None:
@@ -144,7 +148,7 @@ def decoded_frames(
     """Every frame the decoder outputs, numbered from 0 in output order.
 
     ``want(info)`` returns a predicate on the frame number: only wanted frames are
-    converted to RGB. The end-of-stream flush follows vPDQ: it sends its final empty
+    yielded (and so converted to RGB). The end-of-stream flush follows vPDQ: it sends its final empty
     packet with stream index 0, so when the video stream is not stream 0 the frames
     still held in the decoder are never output. We reproduce that (with the same
     slice-only threading, so the same number of frames is held back) because lists
@@ -160,7 +164,7 @@ def decoded_frames(
                 if wanted(number):
                     # vPDQ's timestamp: float32 frame number over float32 frame rate.
                     t = float(np.float32(number) / np.float32(info.fps))
-                    yield VideoFrame(number, t, _to_rgb(frame))
+                    yield VideoFrame(number, t, frame)
                 number += 1
         except _Damaged as exc:
             raise _damage_report(exc, number, "frames") from None
@@ -186,7 +190,7 @@ def keyframes(
         try:
             for frame in _decode_all(container, stream, info, flush=True, limits=limits):
                 t = float(frame.time) if frame.time is not None else count / info.fps
-                yield info, VideoFrame(round(t * info.fps), t, _to_rgb(frame, width, height))
+                yield info, VideoFrame(round(t * info.fps), t, frame, width, height)
                 count += 1
         except _Damaged as exc:
             raise _damage_report(exc, count, "key frames") from None

@@ -14,14 +14,15 @@ BENCHMARKS.md.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-
-import numpy as np
 
 from ..errors import UsageError
 from ..media.limits import DEFAULT_LIMITS, Limits
-from ..media.video import VideoInfo, decoded_frames, keyframes
+from ..media.video import VideoFrame, VideoInfo, decoded_frames, keyframes
+from ..parallel import default_jobs
 from . import _pdqcore
 from .mode import Mode
 
@@ -74,15 +75,38 @@ def _frame_selector(seconds_per_hash: float) -> Callable[[VideoInfo], Callable[[
     return want
 
 
-def _hash_frame(rgb: np.ndarray) -> tuple[str, int]:
+def _hash_frame(frame: VideoFrame) -> VpdqFeature:
+    rgb = frame.rgb()
     if _pdqcore.AVAILABLE:
-        return _pdqcore.hash_from_luma(_pdqcore.luma_like_cpp(rgb))
-    # Fallback through pdqhash's public API: its float64 luma can differ from the
-    # C++ float32 luma vPDQ uses in the last bit, so a rare hash bit may differ.
-    from .pdq import hash_rgb
+        hexhash, quality = _pdqcore.hash_from_luma(_pdqcore.luma_like_cpp(rgb))
+    else:
+        # Fallback through pdqhash's public API: its float64 luma can differ from the
+        # C++ float32 luma vPDQ uses in the last bit, so a rare hash bit may differ.
+        from .pdq import hash_rgb
 
-    h = hash_rgb(rgb)
-    return h.hash, h.quality
+        h = hash_rgb(rgb)
+        hexhash, quality = h.hash, h.quality
+    return VpdqFeature(frame.number, quality, hexhash, frame.time)
+
+
+def _in_order(frames: Iterable[VideoFrame], threads: int) -> Iterator[VpdqFeature]:
+    """Hash frames on ``threads`` threads while the decoder goes on; order kept.
+
+    RGB conversion (PyAV), luma and downscale (numba, nogil) and the C++ tail
+    (ctypes) all release the GIL, so threads really run in parallel.
+    """
+    if threads <= 1:
+        for frame in frames:
+            yield _hash_frame(frame)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vpdq") as pool:
+        pending: deque[Future[VpdqFeature]] = deque()
+        for frame in frames:
+            pending.append(pool.submit(_hash_frame, frame))
+            while len(pending) > 2 * threads:  # bounded: decoded frames are large
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def hash_video(
@@ -91,10 +115,12 @@ def hash_video(
     seconds_per_hash: float = 1.0,
     mode: Mode = Mode.EXACT,
     limits: Limits = DEFAULT_LIMITS,
+    threads: int | None = None,
     on_feature: Callable[[VpdqFeature], None] | None = None,
 ) -> list[VpdqFeature]:
     """vPDQ features of a video file, in frame order.
 
+    ``threads`` hash frames in parallel with decoding (default: one per core).
     ``on_feature`` sees each feature as it is made (so a caller can keep what was
     hashed before a damaged stream stops the decoder).
     """
@@ -107,15 +133,19 @@ def hash_video(
             on_feature(feature)
 
     if mode is Mode.EXACT:
-        for frame in decoded_frames(path, _frame_selector(seconds_per_hash), limits):
-            hexhash, quality = _hash_frame(frame.rgb)
-            keep(VpdqFeature(frame.number, quality, hexhash, frame.time))
+        frames: Iterable[VideoFrame] = decoded_frames(path, _frame_selector(seconds_per_hash), limits)
     else:
-        due = 0.0
-        for _info, frame in keyframes(path, FAST_MAX_SIDE, limits):
-            if frame.time + 1e-6 < due:
-                continue
-            hexhash, quality = _hash_frame(frame.rgb)
-            keep(VpdqFeature(frame.number, quality, hexhash, frame.time))
-            due = frame.time + seconds_per_hash if seconds_per_hash else frame.time
+        frames = _due_keyframes(path, seconds_per_hash, limits)
+    for feature in _in_order(frames, default_jobs() if threads is None else threads):
+        keep(feature)
     return out
+
+
+def _due_keyframes(path: str | os.PathLike[str], seconds_per_hash: float, limits: Limits) -> Iterator[VideoFrame]:
+    """The first key frame at or after each sampling point."""
+    due = 0.0
+    for _info, frame in keyframes(path, FAST_MAX_SIDE, limits):
+        if frame.time + 1e-6 < due:
+            continue
+        yield frame
+        due = frame.time + seconds_per_hash if seconds_per_hash else frame.time
