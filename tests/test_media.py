@@ -94,9 +94,23 @@ def test_garbage_after_a_jpeg_header_is_corrupt_media() -> None:
         load_rgb(PHOTO.read_bytes()[:400] + bytes(200))
 
 
-def test_fast_mode_decodes_jpeg_at_reduced_size() -> None:
-    rgb = load_rgb(BUNDLED_REFDATA / "pdq-images/bridge-mods/blur-a-lot.jpg", min_side=256)
-    assert min(rgb.shape[:2]) >= 256 and rgb.shape[1] < 1600
+@pytest.mark.parametrize("reduce", [2, 4, 8])
+def test_reduced_decoding_gives_block_means(reduce: int) -> None:
+    path = BUNDLED_REFDATA / "pdq-images/bridge-mods/blur-a-lot.jpg"  # 1600x1004 JPEG: DCT scaling
+    rgb = load_rgb(path, reduce=reduce)
+    assert rgb.shape == (-(-1004 // reduce), -(-1600 // reduce), 3)
+    full = load_rgb(path).astype(np.float64)
+    means = full[: 1000 // reduce * reduce, : 1600 // reduce * reduce].reshape(
+        1000 // reduce, reduce, 1600 // reduce, reduce, 3).mean(axis=(1, 3))
+    assert np.abs(rgb[: 1000 // reduce, : 1600 // reduce] - means).mean() < 3.0
+    png = io.BytesIO()
+    Image.fromarray(full.astype(np.uint8)).save(png, "PNG")  # no DCT scaling: box reduction
+    assert load_rgb(png.getvalue(), reduce=reduce).shape == rgb.shape
+
+
+def test_reduce_must_be_a_dct_scale() -> None:
+    with pytest.raises(ValueError):
+        load_rgb(PHOTO, reduce=3)
 
 
 def test_limits_reject_nonsense() -> None:

@@ -125,17 +125,10 @@ def _hash_media(result: FileResult, path: str, data: bytes | None, options: Hash
     if result.size == 0:
         raise NotMedia("empty file (0 bytes)")
     if result.kind is Kind.IMAGE:
-        source: object = io.BytesIO(data) if data is not None else path
-        from .media.photo import FAST_MIN_SIDE, load_rgb
-
-        rgb = load_rgb(source, options.limits,  # type: ignore[arg-type]
-                       min_side=FAST_MIN_SIDE if options.mode is Mode.FAST else None)
-        if options.dihedral:
-            hashes, quality = pdq.dihedral_rgb(rgb)
-            result.pdq = pdq.PdqHash(hashes["original"], quality)
-            result.pdq_dihedral = hashes
-        else:
-            result.pdq = pdq.hash_rgb(rgb)
+        source: io.BytesIO | str = io.BytesIO(data) if data is not None else path
+        hashes = pdq.hash_photo_full(source, mode=options.mode, limits=options.limits, dihedral=options.dihedral)
+        result.pdq = hashes.pdq
+        result.pdq_dihedral = hashes.dihedral
     elif result.kind is Kind.VIDEO:
         features: list[vpdq.VpdqFeature] = []
         result.vpdq = features

@@ -17,13 +17,11 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import CorruptMedia, MediaTooLarge
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["open_photo", "load_rgb", "FAST_MIN_SIDE"]
+__all__ = ["open_photo", "load_rgb", "decode_rgb"]
 
 import pillow_heif
 
 pillow_heif.register_heif_opener()  # HEIF/HEIC (phones) and AVIF
-
-FAST_MIN_SIDE = 256  # fast mode decodes until the shorter side is at least this
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
                   EOFError, IndexError, TypeError, KeyError, ZeroDivisionError)
@@ -54,41 +52,48 @@ def open_photo(source: str | os.PathLike[str] | BinaryIO, limits: Limits = DEFAU
     return image
 
 
-def _reduced(image: Image.Image, min_side: int) -> Image.Image:
-    """Decode at reduced size: JPEG DCT scaling (1/2, 1/4, 1/8), else a box reduction."""
+def _convert_reduced(image: Image.Image, reduce: int) -> Image.Image:
+    """RGB at ceil(W/reduce) x ceil(H/reduce): JPEG DCT scaling where it applies (the
+    costly full-size inverse DCT and colour conversion are skipped), then box means."""
     width, height = image.size
-    if min(width, height) < 2 * min_side:
-        return image
-    factor = min(width, height) / min_side
-    if image.format == "JPEG":
-        image.draft("RGB", (int(width / factor) + 1, int(height / factor) + 1))
-        return image
-    k = int(factor)
-    rgb = image.convert("RGB")  # reduce() needs a continuous-tone mode (not palette or 1-bit)
-    return rgb.reduce(k) if k >= 2 else rgb
+    if reduce > 1 and image.format == "JPEG":
+        # Pillow picks the largest DCT scale whose output is at least the size asked for.
+        image.draft("RGB", (max(1, width // reduce), max(1, height // reduce)))
+    rgb = image.convert("RGB")
+    done = next((k for k in (8, 4, 2) if -(-width // k) == rgb.width and -(-height // k) == rgb.height), 1)
+    rest = reduce // done
+    return rgb.reduce(rest) if rest > 1 else rgb
 
 
 def load_rgb(
     source: str | os.PathLike[str] | BinaryIO | bytes,
     limits: Limits = DEFAULT_LIMITS,
     *,
-    min_side: int | None = None,
+    reduce: int = 1,
 ) -> np.ndarray:
     """Decode a photo's first frame to an RGB uint8 array (height x width x 3).
 
     Like the PDQ reference, the pixels are Pillow's ``convert("RGB")`` of the stored
-    image, without applying EXIF orientation. ``min_side`` asks for a reduced-size
-    decode whose shorter side stays at least that long (fast mode).
+    image, without applying EXIF orientation. See :func:`decode_rgb` for ``reduce``.
     """
     if isinstance(source, bytes):
         source = io.BytesIO(source)
-    image = open_photo(source, limits)
+    return decode_rgb(open_photo(source, limits), reduce=reduce)
+
+
+def decode_rgb(image: Image.Image, *, reduce: int = 1) -> np.ndarray:
+    """Decode a photo from :func:`open_photo` (and close it).
+
+    ``reduce`` (1, 2, 4 or 8) returns the photo at ceil(W/reduce) x ceil(H/reduce),
+    each pixel the mean of a block, decoding JPEGs at that scale directly.
+    """
+    if reduce not in (1, 2, 4, 8):
+        image.close()
+        raise ValueError(f"reduce must be 1, 2, 4 or 8, not {reduce}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # palette transparency notes and the like
-            if min_side is not None:
-                image = _reduced(image, min_side)
-            rgb = image.convert("RGB")
+            rgb = _convert_reduced(image, reduce)
         return np.asarray(rgb)
     except MemoryError as exc:
         raise MediaTooLarge("photo does not fit in memory") from exc

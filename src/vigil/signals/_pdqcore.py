@@ -28,6 +28,10 @@ __all__ = [
     "AVAILABLE",
     "DIHEDRAL_NAMES",
     "hash_from_luma",
+    "hash_from_buffer64",
+    "dihedral_from_buffer64",
+    "hashable",
+    "ZERO_HASH",
     "dihedral_from_luma",
     "luma_like_pdqhash",
     "luma_like_cpp",
@@ -303,9 +307,9 @@ def _bits_hex(buf16: np.ndarray) -> str:
     return words_to_hex(h.w)
 
 
-def _dct(luma: np.ndarray) -> tuple[np.ndarray, int]:
-    assert _C is not None
-    b64 = np.ascontiguousarray(downscale64(np.ascontiguousarray(luma, np.float32)))
+def _dct(b64: np.ndarray) -> tuple[np.ndarray, int]:
+    assert _C is not None, "callers check AVAILABLE"
+    b64 = np.ascontiguousarray(b64, np.float32)
     b16x64 = np.empty((16, 64), np.float32)
     b16 = np.empty((16, 16), np.float32)
     quality = int(_C["quality"](b64.ctypes.data))
@@ -313,31 +317,44 @@ def _dct(luma: np.ndarray) -> tuple[np.ndarray, int]:
     return b16, quality
 
 
-_ZERO = "0" * 64
+ZERO_HASH = "0" * 64
 
 
-def hash_from_luma(luma: np.ndarray) -> tuple[str, int]:
-    """PDQ hash (hex) and quality of a float32 luma image."""
-    h, w = luma.shape
-    if h < MIN_HASHABLE_DIM or w < MIN_HASHABLE_DIM:
-        return _ZERO, 0
-    b16, quality = _dct(luma)
+def hash_from_buffer64(b64: np.ndarray) -> tuple[str, int]:
+    """PDQ hash (hex) and quality from the 64x64 downscaled luma."""
+    b16, quality = _dct(b64)
     return _bits_hex(b16), quality
 
 
-def dihedral_from_luma(luma: np.ndarray) -> tuple[dict[str, str], int]:
-    """The eight dihedral PDQ hashes (original, rotations, flips) and quality."""
-    h, w = luma.shape
-    if h < MIN_HASHABLE_DIM or w < MIN_HASHABLE_DIM:
-        return {n: _ZERO for n in DIHEDRAL_NAMES}, 0
-    assert _C is not None
-    b16, quality = _dct(luma)
+def dihedral_from_buffer64(b64: np.ndarray) -> tuple[dict[str, str], int]:
+    """The eight dihedral hashes (original, rotations, flips) and quality, from one DCT."""
+    assert _C is not None, "callers check AVAILABLE"
+    b16, quality = _dct(b64)
     out = {"original": _bits_hex(b16)}
     aux = np.empty((16, 16), np.float32)
     for name in DIHEDRAL_NAMES[1:]:
         _C[name](b16.ctypes.data, aux.ctypes.data)
         out[name] = _bits_hex(aux)
     return out, quality
+
+
+def hashable(luma: np.ndarray) -> bool:
+    """PDQ hashes images of at least 5x5 pixels; smaller ones get hash 0, quality 0."""
+    return bool(min(luma.shape) >= MIN_HASHABLE_DIM)
+
+
+def hash_from_luma(luma: np.ndarray) -> tuple[str, int]:
+    """PDQ hash (hex) and quality of a float32 luma image, bit for bit as pdqhash."""
+    if not hashable(luma):
+        return ZERO_HASH, 0
+    return hash_from_buffer64(downscale64(np.ascontiguousarray(luma, np.float32)))
+
+
+def dihedral_from_luma(luma: np.ndarray) -> tuple[dict[str, str], int]:
+    """The eight dihedral PDQ hashes of a float32 luma image, bit for bit as pdqhash."""
+    if not hashable(luma):
+        return {n: ZERO_HASH for n in DIHEDRAL_NAMES}, 0
+    return dihedral_from_buffer64(downscale64(np.ascontiguousarray(luma, np.float32)))
 
 
 def _reference_hex(rgb: np.ndarray) -> tuple[str, int]:

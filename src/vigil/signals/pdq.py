@@ -1,14 +1,16 @@
 """PDQ: Meta's 256-bit perceptual photo hash, with its 0-100 quality.
 
 Exact mode equals the reference (``pdqhash`` on Pillow's full ``convert("RGB")``
-decode) bit for bit. Fast mode decodes JPEGs at reduced size with DCT scaling and
-other formats with a box reduction; the distance this costs is measured in
+decode) bit for bit. Fast mode decodes large photos at 1/2 to 1/8 size (JPEG DCT
+scaling; a box reduction for other formats) and maps PDQ's downscale filter onto
+the reduced pixels (``_pdqfast``); the distance this costs is measured in
 BENCHMARKS.md. The eight dihedral hashes (rotations and mirrors) are computed
 from one DCT, for finding mirrored or rotated copies.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -17,8 +19,8 @@ import numpy as np
 import pdqhash
 
 from ..media.limits import DEFAULT_LIMITS, Limits
-from ..media.photo import FAST_MIN_SIDE, load_rgb
-from . import _pdqcore
+from ..media.photo import decode_rgb, open_photo
+from . import _pdqcore, _pdqfast
 from .mode import Mode
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "hash_rgb",
     "dihedral_rgb",
     "hash_photo",
+    "hash_photo_full",
+    "PhotoHashes",
     "distance",
     "is_pdq_hex",
 ]
@@ -80,6 +84,42 @@ def dihedral_rgb(rgb: np.ndarray) -> tuple[dict[str, str], int]:
     return _pdqcore.dihedral_from_luma(_pdqcore.luma_like_pdqhash(np.ascontiguousarray(rgb)))
 
 
+@dataclass(frozen=True)
+class PhotoHashes:
+    pdq: PdqHash
+    dihedral: dict[str, str] | None  # when asked for: the 8 rotations and mirrors
+
+
+def hash_photo_full(
+    source: str | os.PathLike[str] | BinaryIO | bytes,
+    *,
+    mode: Mode = Mode.FAST,
+    limits: Limits = DEFAULT_LIMITS,
+    dihedral: bool = False,
+) -> PhotoHashes:
+    """PDQ of a photo file (first frame of an animation), and its dihedral hashes if asked.
+
+    Fast mode decodes at 1/2 to 1/8 of the size where the photo is large enough
+    (see ``_pdqfast``); small photos and exact mode decode at full size.
+    """
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    image = open_photo(source, limits)
+    width, height = image.size
+    reduce = _pdqfast.reduction_for(width, height) if mode is Mode.FAST and _pdqcore.AVAILABLE else 1
+    rgb = decode_rgb(image, reduce=reduce)
+    if reduce == 1:
+        if dihedral:
+            hashes, quality = dihedral_rgb(rgb)
+            return PhotoHashes(PdqHash(hashes["original"], quality), hashes)
+        return PhotoHashes(hash_rgb(rgb), None)
+    b64 = _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_pdqhash(rgb), width, height, reduce)
+    if dihedral:
+        hashes, quality = _pdqcore.dihedral_from_buffer64(b64)
+        return PhotoHashes(PdqHash(hashes["original"], quality), hashes)
+    return PhotoHashes(PdqHash(*_pdqcore.hash_from_buffer64(b64)), None)
+
+
 def hash_photo(
     source: str | os.PathLike[str] | BinaryIO | bytes,
     *,
@@ -87,5 +127,4 @@ def hash_photo(
     limits: Limits = DEFAULT_LIMITS,
 ) -> PdqHash:
     """PDQ of a photo file (first frame of an animation)."""
-    rgb = load_rgb(source, limits, min_side=FAST_MIN_SIDE if mode is Mode.FAST else None)
-    return hash_rgb(rgb)
+    return hash_photo_full(source, mode=mode, limits=limits).pdq
