@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -48,13 +48,17 @@ class VideoFrame:
     number: int
     time: float
     frame: Any  # av.VideoFrame
-    width: int | None = None  # convert to this size (None: the decoded size)
-    height: int | None = None
+    # Set when rgb() gives block means: (full width, full height, scale).
+    reduced_from: tuple[int, int, int] | None = None
 
     def rgb(self) -> np.ndarray:
         # SWS_AREA, like vPDQ's converter: the RGB pixels must match its, bit for bit.
+        width = height = None
+        if self.reduced_from is not None:
+            full_width, full_height, scale = self.reduced_from
+            width, height = -(-full_width // scale), -(-full_height // scale)
         return self.frame.to_ndarray(  # type: ignore[no-any-return]
-            format="rgb24", width=self.width, height=self.height, interpolation="AREA")
+            format="rgb24", width=width, height=height, interpolation="AREA")
 
 
 def _describe(exc: BaseException) -> str:
@@ -176,21 +180,21 @@ def decoded_frames(
 
 def keyframes(
     path: str | os.PathLike[str],
-    max_side: int,
+    reduce: Callable[[int, int], int],
     limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[VideoInfo, VideoFrame]]:
-    """Key frames only, scaled so the longer side is at most ``max_side``."""
+    """Key frames only, converted at 1/``reduce(width, height)`` of their size
+    (area interpolation: each pixel the mean of a block)."""
     with open_video(path, limits) as (container, stream, info):
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONKEY"
-        scale = min(1.0, max_side / max(info.width, info.height))
-        width = max(1, round(info.width * scale))
-        height = max(1, round(info.height * scale))
+        scale = reduce(info.width, info.height)
+        reduced = (info.width, info.height, scale) if scale > 1 else None
         count = 0
         try:
             for frame in _decode_all(container, stream, info, flush=True, limits=limits):
                 t = float(frame.time) if frame.time is not None else count / info.fps
-                yield info, VideoFrame(round(t * info.fps), t, frame, width, height)
+                yield info, VideoFrame(round(t * info.fps), t, frame, reduced)
                 count += 1
         except _Damaged as exc:
             raise _damage_report(exc, count, "key frames") from None

@@ -23,13 +23,12 @@ from ..errors import UsageError
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.video import VideoFrame, VideoInfo, decoded_frames, keyframes
 from ..parallel import default_jobs
-from . import _pdqcore
+from . import _pdqcore, _pdqfast
 from .mode import Mode
 
-__all__ = ["VpdqFeature", "hash_video", "format_lines", "parse_line", "FAST_MAX_SIDE"]
+__all__ = ["VpdqFeature", "hash_video", "format_lines", "parse_line"]
 
 NAME = "vpdq"
-FAST_MAX_SIDE = 256
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,11 @@ def _frame_selector(seconds_per_hash: float) -> Callable[[VideoInfo], Callable[[
 
 def _hash_frame(frame: VideoFrame) -> VpdqFeature:
     rgb = frame.rgb()
-    if _pdqcore.AVAILABLE:
+    if frame.reduced_from is not None:  # fast mode: PDQ's filter mapped onto block means
+        full_width, full_height, scale = frame.reduced_from
+        b64 = _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_cpp(rgb), full_width, full_height, scale)
+        hexhash, quality = _pdqcore.hash_from_buffer64(b64)
+    elif _pdqcore.AVAILABLE:
         hexhash, quality = _pdqcore.hash_from_luma(_pdqcore.luma_like_cpp(rgb))
     else:
         # Fallback through pdqhash's public API: its float64 luma can differ from the
@@ -144,7 +147,8 @@ def hash_video(
 def _due_keyframes(path: str | os.PathLike[str], seconds_per_hash: float, limits: Limits) -> Iterator[VideoFrame]:
     """The first key frame at or after each sampling point."""
     due = 0.0
-    for _info, frame in keyframes(path, FAST_MAX_SIDE, limits):
+    reduce = _pdqfast.reduction_for if _pdqcore.AVAILABLE else (lambda w, h: 1)
+    for _info, frame in keyframes(path, reduce, limits):
         if frame.time + 1e-6 < due:
             continue
         yield frame
