@@ -116,3 +116,12 @@ def test_reduce_must_be_a_dct_scale() -> None:
 def test_limits_reject_nonsense() -> None:
     with pytest.raises(ValueError):
         Limits(max_pixels=0)
+
+
+def test_a_fifo_is_not_opened_for_reading(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = hash_file(str(fifo))  # must not block waiting for a writer
+    assert result.kind is Kind.ERROR and result.error == "not a regular file"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -89,7 +90,7 @@ def hash_file(path: str, options: HashOptions = HashOptions()) -> FileResult:
     try:
         with open_readonly(path) as stream:
             st = os.fstat(stream.fileno())
-            if not _is_regular(st.st_mode):
+            if not stat.S_ISREG(st.st_mode):
                 return FileResult(path, Kind.ERROR, error="not a regular file")
             head = stream.read(HEAD_BYTES)
             sniffed = sniff(head)
@@ -113,12 +114,6 @@ def hash_file(path: str, options: HashOptions = HashOptions()) -> FileResult:
     except OSError as exc:
         result.error = _describe_os_error(exc)
     return result
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
 
 
 def _hash_media(result: FileResult, path: str, data: bytes | None, options: HashOptions) -> None:

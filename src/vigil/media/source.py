@@ -11,8 +11,12 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def open_readonly(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open a file for reading only; with O_NOATIME when permitted (owner or root)."""
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+    """Open a file for reading only; with O_NOATIME when permitted (owner or root).
+
+    O_NONBLOCK keeps a FIFO or device from blocking the open (callers check the
+    file type with fstat); it changes nothing for regular files.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags | _NOATIME)
     except PermissionError:
