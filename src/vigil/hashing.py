@@ -154,6 +154,7 @@ def hash_files(
     or crashes costs that file only.
     """
     jobs = jobs or default_jobs()
+    pdq.warm_up()  # before the workers fork: they inherit the compiled code
     if jobs > 1 and options.video_threads is None:
         options = replace(options, video_threads=1)  # the processes already fill the cores
     for result in run_parallel(

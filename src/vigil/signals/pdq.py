@@ -84,6 +84,15 @@ def dihedral_rgb(rgb: np.ndarray) -> tuple[dict[str, str], int]:
     return _pdqcore.dihedral_from_luma(_pdqcore.luma_like_pdqhash(np.ascontiguousarray(rgb)))
 
 
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every jitted PDQ function now, so worker
+    processes forked afterwards start hashing at once."""
+    if _pdqcore.AVAILABLE:
+        tiny = np.zeros((8, 8, 3), np.uint8)
+        _pdqcore.luma_like_cpp(tiny)
+        _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_pdqhash(tiny), 1024, 1024, 128)
+
+
 @dataclass(frozen=True)
 class PhotoHashes:
     pdq: PdqHash
