@@ -3,7 +3,8 @@
 * Photos: random crops / mirrors / colour and brightness jitter of the real photos,
   scaled to camera sizes (>= 2560x1600), 90% JPEG at quality 75-95 and 10% PNG.
 * Videos: 720p 30 fps H.264 (libx264, crf 23, x264's default GOP and scene-cut
-  key frames), slow pans and zooms across the photos, a new scene every 2.5-6 s.
+  key frames), slow pans and zooms across the photos, a new scene every 2.5-6 s,
+  and one shorter stress video whose every scene sweeps fast across its photo.
 
 Everything is seeded; files already under bench/work/ are reused.
 """
@@ -35,12 +36,18 @@ PHOTO_SOURCES = [
 # (width, height) of common camera / phone / web-original sizes, all >= 2560x1600
 PHOTO_SIZES = [(4032, 3024), (3264, 2448), (4000, 2250), (3840, 2160), (3000, 2000), (2880, 1800), (2560, 1920),
                (2560, 1600)]
-# One list of source photos per generated video, so that the videos do not share content.
-VIDEO_PLANS = {
-    "gen-720p-exif": ["reg-test-input/exif-rotn/exif-rotn-1.jpg", "reg-test-input/exif-rotn/exif-rotn-3.jpg"],
-    "gen-720p-bridge": ["bridge-mods/aaa-orig.jpg", "misc-images/c.png"],
-    "gen-720p-misc": ["reg-test-input/pen-and-coaster.png"]
-    + [f"reg-test-input/labelme-subset/{q}.jpg" for q in ("q0003", "q0122", "q0291", "q0746", "q1050")],
+# Per generated video: its source photos, its motion, and its length as a share of --video-seconds. Only the two
+# gen-720p-exif* videos share a photo (one family). "slow": per scene the view drifts by up to 8% of its width and
+# zooms by up to 6%; "fast" (a stress case): every scene sweeps between two random views of the photo.
+VIDEO_PLANS: dict[str, tuple[list[str], str, float]] = {
+    "gen-720p-exif": (["reg-test-input/exif-rotn/exif-rotn-1.jpg", "reg-test-input/exif-rotn/exif-rotn-3.jpg"],
+                      "slow", 1.0),
+    "gen-720p-bridge": (["bridge-mods/aaa-orig.jpg", "misc-images/c.png"], "slow", 1.0),
+    "gen-720p-misc": (["reg-test-input/pen-and-coaster.png"]
+                      + [f"reg-test-input/labelme-subset/q{n:04d}.jpg" for n in (3, 122, 291, 746, 1050)],
+                      "slow", 1.0),
+    "gen-720p-exif-fastpan": (["reg-test-input/exif-rotn/exif-rotn-6.jpg", "reg-test-input/exif-rotn/exif-rotn-8.jpg"],
+                              "fast", 0.5),
 }
 VIDEO_SIZE = (1280, 720)
 VIDEO_FPS = 30
@@ -104,19 +111,22 @@ def _smooth(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _scene_boxes(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end crop boxes (16:9) for a slow pan / zoom inside a source photo."""
+def _scene_boxes(rng: np.random.Generator, size: tuple[int, int], motion: str) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end crop boxes (16:9) for a pan / zoom inside a source photo."""
     sw, sh = size
     aspect = VIDEO_SIZE[0] / VIDEO_SIZE[1]
     full_w = min(sw, sh * aspect)
-    boxes = []
-    w = full_w * rng.uniform(0.45, 0.95)
-    for _ in range(2):
-        h = w / aspect
-        x, y = rng.uniform(0, sw - w), rng.uniform(0, sh - h)
-        boxes.append(np.array([x, y, x + w, y + h]))
+    w = full_w * rng.uniform(0.45, 0.9)
+    x, y = rng.uniform(0, sw - w), rng.uniform(0, sh - w / aspect)
+    start = np.array([x, y, x + w, y + w / aspect])
+    if motion == "fast":  # anywhere else in the photo, at another zoom
         w = min(full_w, w * rng.uniform(0.8, 1.25))
-    return boxes[0], boxes[1]
+        x, y = rng.uniform(0, sw - w), rng.uniform(0, sh - w / aspect)
+    else:  # a drift of up to 8% of the view and a zoom of up to +-6%
+        w = min(full_w, w * rng.uniform(0.94, 1.06))
+        x = float(np.clip(x + w * rng.uniform(-0.08, 0.08), 0, sw - w))
+        y = float(np.clip(y + w * rng.uniform(-0.08, 0.08), 0, sh - w / aspect))
+    return start, np.array([x, y, x + w, y + w / aspect])
 
 
 def _video_source(rel: str) -> Image.Image:
@@ -130,7 +140,8 @@ def _make_video(job: tuple[str, float, Path]) -> None:
     import av
 
     name, seconds, out = job
-    sources = [_video_source(rel) for rel in VIDEO_PLANS[name]]
+    rels, motion, _share = VIDEO_PLANS[name]
+    sources = [_video_source(rel) for rel in rels]
 
     rng = np.random.default_rng([SEED, sum(map(ord, name))])
     total = int(seconds * VIDEO_FPS)
@@ -147,7 +158,7 @@ def _make_video(job: tuple[str, float, Path]) -> None:
         if rng.random() < 0.5:
             src = src.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         length = min(total - frame_no, int(rng.uniform(2.5, 6.0) * VIDEO_FPS))
-        start, end = _scene_boxes(rng, src.size)
+        start, end = _scene_boxes(rng, src.size, motion)
         for k in range(length):
             box = start + (end - start) * _smooth(k / max(1, length - 1))
             img = src.resize(VIDEO_SIZE, Image.Resampling.BILINEAR, box=tuple(float(v) for v in box))
@@ -166,10 +177,11 @@ def _make_video(job: tuple[str, float, Path]) -> None:
 def ensure_videos(seconds: float) -> list[str]:
     folder = WORK / "videos"
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = [(name, seconds, folder / f"{name}-{seconds:g}s.mp4") for name in VIDEO_PLANS]
+    jobs = [(name, seconds * share, folder / f"{name}-{seconds * share:g}s.mp4")
+            for name, (_rels, _motion, share) in VIDEO_PLANS.items()]
     todo = [job for job in jobs if not job[2].exists()]
     if todo:
-        log(f"generating {len(todo)} videos (720p30 H.264, {seconds:g} s each) under {folder} (reused next time)")
+        log(f"generating {len(todo)} videos (720p30 H.264) under {folder} (reused next time)")
         with Pool(2) as pool:
             for _ in pool.imap_unordered(_make_video, todo):
                 pass

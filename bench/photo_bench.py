@@ -14,6 +14,7 @@ from vigil.hashing import FileResult, HashOptions, hash_files
 from vigil.signals.mode import Mode
 
 CLI_ONE_PER_FILE = 10  # photos hashed with one `threatexchange` process each (the per-call start-up cost)
+PEER_CLI_QUALITY = 50  # `threatexchange hash` prints nothing for a photo whose PDQ quality is under 50
 
 
 def _peer_hash(path: str) -> tuple[str, int]:
@@ -38,6 +39,10 @@ def _peer_cli(paths: list[str]) -> list[str]:
     return [line.split()[1] for line in out.splitlines() if line.startswith("pdq ")]
 
 
+def _mismatches(a: list[str], b: list[str]) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
+
+
 def _vigil(paths: list[str], mode: Mode, jobs: int) -> list[FileResult]:
     results = list(hash_files(paths, HashOptions(mode=mode), jobs=jobs))
     bad = [r for r in results if r.error or r.pdq is None]
@@ -52,7 +57,7 @@ def _vigil_cli(paths: list[str], mode: str) -> list[str]:
     return [json.loads(line)["signals"]["pdq"]["hash"] for line in out.splitlines() if line.strip()]
 
 
-def run(paths: list[str], repeat: int) -> tuple[dict[str, Any], list[str]]:
+def run(paths: list[str], repeat: int, cli_photos: int) -> tuple[dict[str, Any], list[str]]:
     n = len(paths)
     megabytes = sum(os.path.getsize(p) for p in paths) / 1e6
     is_png = [p.endswith(".png") for p in paths]
@@ -63,7 +68,8 @@ def run(paths: list[str], repeat: int) -> tuple[dict[str, Any], list[str]]:
 
     rows: dict[str, dict[str, Any]] = {}
 
-    def record(name: str, seconds: float, runs: list[float] | None = None, files: int = n, mb: float = megabytes) -> None:
+    def record(name: str, seconds: float, runs: list[float] | None = None, files: int = n,
+               mb: float = megabytes) -> None:
         rows[name] = {"seconds": seconds, "runs": runs or [seconds], "files": files,
                       "files_per_s": files / seconds, "mb_per_s": mb / seconds}
         log(f"  {name}: {seconds:.2f} s, {files / seconds:.2f} files/s")
@@ -74,9 +80,11 @@ def run(paths: list[str], repeat: int) -> tuple[dict[str, Any], list[str]]:
     log("photos: peer, threatexchange library on 2 processes (multiprocessing.Pool)")
     seconds, peer2 = timed(lambda: _peer_pool(paths))
     record("peer library, 2 processes", seconds)
-    log("photos: peer CLI, all files in one `threatexchange hash photo` call")
-    seconds, peer_cli = timed(lambda: _peer_cli(paths))
-    record("peer CLI, one call for all files", seconds)
+    batch = paths[:cli_photos]
+    log(f"photos: peer CLI, {len(batch)} files in one `threatexchange hash photo` call")
+    seconds, peer_cli = timed(lambda: _peer_cli(batch))
+    record(f"peer CLI, one call for {len(batch)} files", seconds, files=len(batch),
+           mb=sum(os.path.getsize(p) for p in batch) / 1e6)
     few = paths[:CLI_ONE_PER_FILE]
     few_mb = sum(os.path.getsize(p) for p in few) / 1e6
     log(f"photos: peer CLI, one process per file ({len(few)} files)")
@@ -102,15 +110,16 @@ def run(paths: list[str], repeat: int) -> tuple[dict[str, Any], list[str]]:
     checks = {
         "exact_vs_peer_hash_mismatches": sum(e.hash != p[0] for e, p in zip(exact, peer, strict=True)),
         "exact_vs_peer_quality_mismatches": sum(e.quality != p[1] for e, p in zip(exact, peer, strict=True)),
-        "peer_cli_vs_peer_library_mismatches": sum(c != p[0] for c, p in zip(peer_cli, peer, strict=True))
-        + abs(len(peer_cli) - n),
+        "peer_quality_under_50": sum(q < PEER_CLI_QUALITY for _, q in peer),
+        "peer_cli_vs_peer_library_mismatches": _mismatches(
+            peer_cli, [h for h, q in peer[:len(batch)] if q >= PEER_CLI_QUALITY]),
         "peer_2proc_vs_peer_mismatches": sum(a != b for a, b in zip(peer2, peer, strict=True)),
         "exact_jobs1_vs_jobs2_mismatches": sum(
             a.pdq != b.pdq for a, b in zip(results[Mode.EXACT, 1], results[Mode.EXACT, 2], strict=True)),
         "fast_jobs1_vs_jobs2_mismatches": sum(
             a.pdq != b.pdq for a, b in zip(results[Mode.FAST, 1], results[Mode.FAST, 2], strict=True)),
-        "vigil_cli_vs_library_mismatches": sum(c != e.hash for c, e in zip(vigil_cli["exact"], exact, strict=True))
-        + sum(c != f.hash for c, f in zip(vigil_cli["fast"], fast, strict=True)),
+        "vigil_cli_vs_library_mismatches": _mismatches(vigil_cli["exact"], [e.hash for e in exact])
+        + _mismatches(vigil_cli["fast"], [f.hash for f in fast]),
         "distinct_exact_hashes": len({e.hash for e in exact}),
     }
     ints = [int(e.hash, 16) for e in exact]
@@ -122,10 +131,13 @@ def run(paths: list[str], repeat: int) -> tuple[dict[str, Any], list[str]]:
         "jpeg": summary([d for d, png in zip(dist, is_png, strict=True) if not png]),
         "png": summary([d for d, png in zip(dist, is_png, strict=True) if png]),
     }
+    low = [i for i, e in enumerate(exact) if e.quality < PEER_CLI_QUALITY]
+    checks["photos_with_exact_quality_under_50"] = ", ".join(f"{Path(paths[i]).name} (q{exact[i].quality})"
+                                                             for i in low) or "none"
     quality_drop = [e.quality - f.quality for f, e in zip(fast, exact, strict=True)]
     base = rows["peer library, 1 process"]["files_per_s"]
     base2 = rows["peer library, 2 processes"]["files_per_s"]
-    base_cli = rows["peer CLI, one call for all files"]["files_per_s"]
+    base_cli = rows[f"peer CLI, one call for {len(batch)} files"]["files_per_s"]
     for row in rows.values():
         row["x_peer_1proc"] = row["files_per_s"] / base
         row["x_peer_2proc"] = row["files_per_s"] / base2

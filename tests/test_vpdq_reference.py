@@ -61,3 +61,31 @@ def test_fast_mode_hashes_key_frames_close_to_exact() -> None:
     by_frame = {f.frame: f for f in exact}
     for f in fast:
         assert distance(f.hash, by_frame[f.frame].hash) <= 31
+
+
+def _remux(src: Path, dst: Path, fmt: str) -> None:
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format=fmt) as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream_from_template(vin)
+        for packet in inp.demux(vin):
+            if packet.dts is None:
+                continue
+            packet.stream = vout
+            out.mux(packet)
+
+
+def test_fast_mode_numbers_frames_from_the_stream_start(tmp_path: Path) -> None:
+    """MPEG-TS streams start after time 0; frame numbers and timestamps must not shift."""
+    ts = tmp_path / "pattern.ts"
+    _remux(BUNDLED_REFDATA / "videos" / "pattern-sd-grey-bar.mp4", ts, "mpegts")
+    exact = vpdq.hash_video(ts, seconds_per_hash=0, mode=Mode.EXACT)
+    fast = vpdq.hash_video(ts, seconds_per_hash=1, mode=Mode.FAST)
+    assert fast[0].frame == 0 and fast[0].timestamp == 0.0
+    from vigil.signals.pdq import distance
+
+    by_frame = {f.frame: f for f in exact}
+    for f in fast:
+        assert f.timestamp == by_frame[f.frame].timestamp
+        assert distance(f.hash, by_frame[f.frame].hash) <= 16

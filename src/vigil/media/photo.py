@@ -59,7 +59,8 @@ def _convert_reduced(image: Image.Image, reduce: int) -> Image.Image:
     if reduce > 1 and image.format == "JPEG":
         # Pillow picks the largest DCT scale whose output is at least the size asked for.
         image.draft("RGB", (max(1, width // reduce), max(1, height // reduce)))
-    rgb = image.convert("RGB")
+    image.load()
+    rgb = image if image.mode == "RGB" else image.convert("RGB")  # no needless copy
     done = next((k for k in (8, 4, 2) if -(-width // k) == rgb.width and -(-height // k) == rgb.height), 1)
     rest = reduce // done
     return rgb.reduce(rest) if rest > 1 else rgb

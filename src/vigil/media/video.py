@@ -190,11 +190,21 @@ def keyframes(
         stream.codec_context.skip_frame = "NONKEY"
         scale = reduce(info.width, info.height)
         reduced = (info.width, info.height, scale) if scale > 1 else None
+        # Number frames from the stream's start, as exact mode (and vPDQ) count them:
+        # MPEG-TS and broadcast captures rarely start at time 0.
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
         count = 0
+        number = -1
         try:
             for frame in _decode_all(container, stream, info, flush=True, limits=limits):
-                t = float(frame.time) if frame.time is not None else count / info.fps
-                yield info, VideoFrame(round(t * info.fps), t, frame, reduced)
+                if frame.time is not None:
+                    if start is None:
+                        start = float(frame.time)
+                    number = max(number + 1, round((float(frame.time) - start) * info.fps))
+                else:
+                    number += 1
+                t = float(np.float32(number) / np.float32(info.fps))
+                yield info, VideoFrame(number, t, frame, reduced)
                 count += 1
         except _Damaged as exc:
             raise _damage_report(exc, count, "key frames") from None

@@ -43,36 +43,44 @@ def reduction_for(width: int, height: int) -> int:
     return s
 
 
+@numba.njit(cache=True, nogil=True)
+def _banded_weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - jitted
+    w = (n + 2 * _OUT - 1) // (2 * _OUT)
+    half = (w + 2) // 2
+    left, right = w - half, half - 1  # the box at i spans [i - left, i + right], clipped
+    starts = np.empty(_OUT, np.int64)
+    ends = np.empty(_OUT, np.int64)
+    centres = np.empty(_OUT, np.int64)
+    for k in range(_OUT):
+        c = int(((k + 0.5) * n) / _OUT)
+        centres[k] = c
+        # Row c of box∘box reaches from the box of its first sample to that of its last.
+        starts[k] = max(max(c - left, 0) - left, 0) // scale
+        ends[k] = min(min(c + right, n - 1) + right, n - 1) // scale + 1
+    width = 0
+    for k in range(_OUT):
+        width = max(width, ends[k] - starts[k])
+    band = np.zeros((_OUT, width))
+    for k in range(_OUT):
+        starts[k] = min(starts[k], m - width)
+        c = centres[k]
+        lo_c = max(c - left, 0)
+        hi_c = min(c + right, n - 1)
+        for i in range(lo_c, hi_c + 1):  # mean over the box of c of box rows B[i, :]
+            lo_i = max(i - left, 0)
+            hi_i = min(i + right, n - 1)
+            weight = 1.0 / ((hi_c - lo_c + 1) * (hi_i - lo_i + 1))
+            for j in range(lo_i, hi_i + 1):
+                band[k, j // scale - starts[k]] += weight
+    return starts, band
+
+
 @lru_cache(maxsize=256)
 def _weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """64 x m weights: PDQ's two box passes and centre sampling over ``n`` samples,
     applied to ``m`` block means of ``scale`` samples each (the last may be partial).
     Returned banded: each row's first column, and the rows' non-zero bands."""
-    w = _window(n)
-    half = (w + 2) // 2
-    left, right = w - half, half - 1  # the box at i spans [i - left, i + right], clipped
-    idx = np.arange(n)
-    lo = np.maximum(idx - left, 0)
-    hi = np.minimum(idx + right, n - 1)
-    inv = 1.0 / (hi - lo + 1)
-    centres = ((np.arange(_OUT) + 0.5) * n / _OUT).astype(np.int64)
-    # Row c of box∘box: the mean over i in box(c) of the box rows B[i, :].
-    diff = np.zeros((_OUT, n + 1))
-    for k, c in enumerate(centres):
-        rows = np.arange(lo[c], hi[c] + 1)
-        np.add.at(diff[k], lo[rows], inv[rows] * inv[c])
-        np.add.at(diff[k], hi[rows] + 1, -inv[rows] * inv[c])
-    full = np.cumsum(diff[:, :n], axis=1)
-    padded = np.zeros((_OUT, m * scale))
-    padded[:, :n] = full
-    dense = padded.reshape(_OUT, m, scale).sum(axis=2)
-    # Row c is non-zero on a short band only (two windows around the centre): keep just
-    # that. (Its support is exact from the indices; cumsum leaves rounding dust elsewhere.)
-    starts = lo[lo[centres]] // scale
-    ends = hi[hi[centres]] // scale + 1
-    width = int((ends - starts).max())
-    starts = np.minimum(starts, m - width)
-    band = np.stack([dense[k, starts[k]:starts[k] + width] for k in range(_OUT)])
+    starts, band = _banded_weights(n, scale, m)
     starts.setflags(write=False)
     band.setflags(write=False)
     return starts, band
