@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
 from typing import Any
 
 import numba
@@ -218,8 +219,12 @@ def _centers(n: int) -> np.ndarray:  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def downscale64(luma: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
-    """PDQ's two Jarosz X/Y passes and centre decimation to 64x64, bit for bit."""
+def _downscale64(luma: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
+    """PDQ's two Jarosz X/Y passes and centre decimation to 64x64, bit for bit.
+
+    ``a`` and ``b`` are scratch images of the same shape (reused: fresh ones would
+    cost page faults worth a third of the work).
+    """
     h, w = luma.shape
     out = np.empty((64, 64), np.float32)
     if h == 64 and w == 64:
@@ -237,8 +242,6 @@ def downscale64(luma: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
     need_h = np.zeros(h, np.bool_)
     for k in range(64):
         need_h[ri[k]] = True
-    a = np.empty((h, w), np.float32)
-    b = np.empty((h, w), np.float32)
     _box_rows(luma, a, wr, all_w)  # pass 1 along rows
     _box_lines(a, b, wc, all_h)  # pass 1 along columns
     # Pass 2 along rows: only the decimated columns are read afterwards.
@@ -252,6 +255,25 @@ def downscale64(luma: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
     for k in range(64):
         out[k, :] = sub2[ri[k], :]
     return out
+
+
+_scratch_store = threading.local()
+
+
+def _scratch(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two float32 h x w scratch images, kept per thread and grown as needed."""
+    n = h * w
+    bufs: tuple[np.ndarray, np.ndarray] | None = getattr(_scratch_store, "bufs", None)
+    if bufs is None or bufs[0].size < n:
+        bufs = (np.empty(n, np.float32), np.empty(n, np.float32))
+        _scratch_store.bufs = bufs
+    return bufs[0][:n].reshape(h, w), bufs[1][:n].reshape(h, w)
+
+
+def downscale64(luma: np.ndarray) -> np.ndarray:
+    """PDQ's Jarosz downscale of a float32 luma image to 64x64, bit for bit."""
+    luma = np.ascontiguousarray(luma, np.float32)
+    return _downscale64(luma, *_scratch(*luma.shape))
 
 
 # ---------------------------------------------------------------- C++ tail via ctypes
@@ -347,14 +369,14 @@ def hash_from_luma(luma: np.ndarray) -> tuple[str, int]:
     """PDQ hash (hex) and quality of a float32 luma image, bit for bit as pdqhash."""
     if not hashable(luma):
         return ZERO_HASH, 0
-    return hash_from_buffer64(downscale64(np.ascontiguousarray(luma, np.float32)))
+    return hash_from_buffer64(downscale64(luma))
 
 
 def dihedral_from_luma(luma: np.ndarray) -> tuple[dict[str, str], int]:
     """The eight dihedral PDQ hashes of a float32 luma image, bit for bit as pdqhash."""
     if not hashable(luma):
         return {n: ZERO_HASH for n in DIHEDRAL_NAMES}, 0
-    return dihedral_from_buffer64(downscale64(np.ascontiguousarray(luma, np.float32)))
+    return dihedral_from_buffer64(downscale64(luma))
 
 
 def _reference_hex(rgb: np.ndarray) -> tuple[str, int]:
