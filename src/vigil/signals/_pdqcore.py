@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 MIN_HASHABLE_DIM = 5
-_JAROSZ_PASSES = 2
 DIHEDRAL_NAMES = (
     "original",
     "rotate90",
