@@ -148,6 +148,8 @@ def decoded_frames(
     path: str | os.PathLike[str],
     want: Any,
     limits: Limits = DEFAULT_LIMITS,
+    *,
+    frame_threads: bool = True,
 ) -> Iterator[VideoFrame]:
     """Every frame the decoder outputs, numbered from 0 in output order.
 
@@ -156,12 +158,13 @@ def decoded_frames(
     packet with stream index 0, so when the video stream is not stream 0 the frames
     still held in the decoder are never output. We reproduce that (with the same
     slice-only threading, so the same number of frames is held back) because lists
-    in the field were made that way.
+    in the field were made that way. ``frame_threads`` lets FFmpeg decode several
+    frames at once (same output); leave it off when other processes fill the cores.
     """
     with open_video(path, limits) as (container, stream, info):
         wanted = want(info)
         flush = info.stream_index == 0
-        stream.thread_type = "AUTO" if flush else "SLICE"
+        stream.thread_type = "AUTO" if flush and frame_threads else "SLICE"
         number = 0
         try:
             for frame in _decode_all(container, stream, info, flush=flush, limits=limits):
@@ -182,11 +185,13 @@ def keyframes(
     path: str | os.PathLike[str],
     reduce: Callable[[int, int], int],
     limits: Limits = DEFAULT_LIMITS,
+    *,
+    frame_threads: bool = True,
 ) -> Iterator[tuple[VideoInfo, VideoFrame]]:
     """Key frames only, converted at 1/``reduce(width, height)`` of their size
     (area interpolation: each pixel the mean of a block)."""
     with open_video(path, limits) as (container, stream, info):
-        stream.thread_type = "AUTO"
+        stream.thread_type = "AUTO" if frame_threads else "SLICE"
         stream.codec_context.skip_frame = "NONKEY"
         scale = reduce(info.width, info.height)
         reduced = (info.width, info.height, scale) if scale > 1 else None

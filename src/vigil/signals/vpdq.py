@@ -123,7 +123,8 @@ def hash_video(
 ) -> list[VpdqFeature]:
     """vPDQ features of a video file, in frame order.
 
-    ``threads`` hash frames in parallel with decoding (default: one per core).
+    ``threads`` hash frames in parallel with decoding (default: one per core); with
+    1, decoding is single-threaded too (for callers that run videos in parallel).
     ``on_feature`` sees each feature as it is made (so a caller can keep what was
     hashed before a damaged stream stops the decoder).
     """
@@ -135,20 +136,23 @@ def hash_video(
         if on_feature is not None:
             on_feature(feature)
 
+    threads = default_jobs() if threads is None else threads
     if mode is Mode.EXACT:
-        frames: Iterable[VideoFrame] = decoded_frames(path, _frame_selector(seconds_per_hash), limits)
+        frames: Iterable[VideoFrame] = decoded_frames(path, _frame_selector(seconds_per_hash), limits,
+                                                      frame_threads=threads > 1)
     else:
-        frames = _due_keyframes(path, seconds_per_hash, limits)
-    for feature in _in_order(frames, default_jobs() if threads is None else threads):
+        frames = _due_keyframes(path, seconds_per_hash, limits, frame_threads=threads > 1)
+    for feature in _in_order(frames, threads):
         keep(feature)
     return out
 
 
-def _due_keyframes(path: str | os.PathLike[str], seconds_per_hash: float, limits: Limits) -> Iterator[VideoFrame]:
+def _due_keyframes(path: str | os.PathLike[str], seconds_per_hash: float, limits: Limits, *,
+                   frame_threads: bool) -> Iterator[VideoFrame]:
     """The first key frame at or after each sampling point."""
     due = 0.0
     reduce = _pdqfast.reduction_for if _pdqcore.AVAILABLE else (lambda w, h: 1)
-    for _info, frame in keyframes(path, reduce, limits):
+    for _info, frame in keyframes(path, reduce, limits, frame_threads=frame_threads):
         if frame.time + 1e-6 < due:
             continue
         yield frame
