@@ -143,65 +143,78 @@ def _box_lines(src: np.ndarray, dst: np.ndarray, window: int, rows: np.ndarray) 
         oi += 1
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add8(a: tuple, src: np.ndarray, r0: int, j: int) -> tuple:  # type: ignore[type-arg]  # pragma: no cover
+    return (a[0] + src[r0, j], a[1] + src[r0 + 1, j], a[2] + src[r0 + 2, j], a[3] + src[r0 + 3, j],
+            a[4] + src[r0 + 4, j], a[5] + src[r0 + 5, j], a[6] + src[r0 + 6, j], a[7] + src[r0 + 7, j])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sub8(a: tuple, src: np.ndarray, r0: int, j: int) -> tuple:  # type: ignore[type-arg]  # pragma: no cover
+    return (a[0] - src[r0, j], a[1] - src[r0 + 1, j], a[2] - src[r0 + 2, j], a[3] - src[r0 + 3, j],
+            a[4] - src[r0 + 4, j], a[5] - src[r0 + 5, j], a[6] - src[r0 + 6, j], a[7] - src[r0 + 7, j])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put8(dst: np.ndarray, r0: int, j: int, a: tuple, count: int) -> None:  # type: ignore[type-arg]  # pragma: no cover
+    c = np.float32(count)
+    for r in range(8):
+        dst[r0 + r, j] = a[r] / c
+
+
+@numba.njit(cache=True, nogil=True)
+def _box_rows8(src: np.ndarray, dst: np.ndarray, r0: int, window: int, cols: np.ndarray) -> None:  # pragma: no cover
+    """The box pass along rows r0..r0+7, their running sums kept in registers.
+
+    Eight independent chains hide the add latency; holding them in a tuple, not an
+    array, lets the compiler see they cannot alias ``dst`` (a third faster).
+    """
+    m = src.shape[1]
+    half = (window + 2) // 2
+    z = np.float32(0.0)
+    a = (z, z, z, z, z, z, z, z)
+    ri = 0
+    li = 0
+    cur = 0
+    for _ in range(half - 1):
+        a = _add8(a, src, r0, ri)
+        cur += 1
+        ri += 1
+    oi = 0
+    for _ in range(window - half + 1):
+        a = _add8(a, src, r0, ri)
+        cur += 1
+        if cols[oi]:
+            _put8(dst, r0, oi, a, cur)
+        ri += 1
+        oi += 1
+    for _ in range(m - window):
+        a = _sub8(_add8(a, src, r0, ri), src, r0, li)
+        if cols[oi]:
+            _put8(dst, r0, oi, a, cur)
+        li += 1
+        ri += 1
+        oi += 1
+    for _ in range(half - 1):
+        a = _sub8(a, src, r0, li)
+        cur -= 1
+        if cols[oi]:
+            _put8(dst, r0, oi, a, cur)
+        li += 1
+        oi += 1
+
+
 @numba.njit(cache=True, nogil=True)
 def _box_rows(src: np.ndarray, dst: np.ndarray, window: int, cols: np.ndarray) -> None:  # pragma: no cover
-    """The same box pass along axis 1 (each row), eight rows interleaved.
-
-    Each row's running sum is a sequential chain; interleaving rows hides the
-    add latency without changing any row's order of operations.
-    """
-    n, m = src.shape[0], src.shape[1]
-    half = (window + 2) // 2
-    p1 = half - 1
-    p2 = window - half + 1
-    p3 = m - window
-    p4 = half - 1
-    block = 8
-    acc = np.zeros(block, np.float32)
-    for r0 in range(0, n, block):
-        nb = min(block, n - r0)
-        for r in range(nb):
-            acc[r] = 0.0
-        ri = 0
-        li = 0
-        oi = 0
-        cur = 0
-        for _ in range(p1):
-            for r in range(nb):
-                acc[r] = acc[r] + src[r0 + r, ri]
-            cur += 1
-            ri += 1
-        for _ in range(p2):
-            for r in range(nb):
-                acc[r] = acc[r] + src[r0 + r, ri]
-            cur += 1
-            if cols[oi]:
-                c = np.float32(cur)
-                for r in range(nb):
-                    dst[r0 + r, oi] = acc[r] / c
-            ri += 1
-            oi += 1
-        for _ in range(p3):
-            for r in range(nb):
-                acc[r] = acc[r] + src[r0 + r, ri]
-                acc[r] = acc[r] - src[r0 + r, li]
-            if cols[oi]:
-                c = np.float32(cur)
-                for r in range(nb):
-                    dst[r0 + r, oi] = acc[r] / c
-            li += 1
-            ri += 1
-            oi += 1
-        for _ in range(p4):
-            for r in range(nb):
-                acc[r] = acc[r] - src[r0 + r, li]
-            cur -= 1
-            if cols[oi]:
-                c = np.float32(cur)
-                for r in range(nb):
-                    dst[r0 + r, oi] = acc[r] / c
-            li += 1
-            oi += 1
+    """PDQ's ``box1DFloat`` along each row of ``src``: eight rows at a time, the
+    last few (fewer than eight) one by one."""
+    n = src.shape[0]
+    full = n - n % 8
+    for r0 in range(0, full, 8):
+        _box_rows8(src, dst, r0, window, cols)
+    m = src.shape[1]
+    for r in range(full, n):  # a row is a one-column image to the column pass
+        _box_lines(src[r].reshape((m, 1)), dst[r].reshape((m, 1)), window, cols)
 
 
 @numba.njit(cache=True, nogil=True)
