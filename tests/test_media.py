@@ -125,3 +125,24 @@ def test_a_fifo_is_not_opened_for_reading(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     result = hash_file(str(fifo))  # must not block waiting for a writer
     assert result.kind is Kind.ERROR and result.error == "not a regular file"
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P"])
+@pytest.mark.parametrize("reduce", [1, 4])
+def test_png_decoding_paths_agree_with_pillow(mode: str, reduce: int) -> None:
+    """8-bit RGB(A) PNGs go through libspng; every PNG must decode to Pillow's pixels."""
+    original = Image.open(PHOTO).convert("RGB").resize((700, 500))
+    image = original.convert(mode) if mode != "RGBA" else original.copy()
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    data = _encode(image, "PNG")
+    expected = Image.open(io.BytesIO(data)).convert("RGB")
+    if reduce > 1:
+        expected = expected.reduce(reduce)
+    assert np.array_equal(load_rgb(data, reduce=reduce), np.asarray(expected))
+
+
+def test_truncated_png_is_corrupt_media_whichever_decoder_sees_it() -> None:
+    data = _encode(Image.open(PHOTO).convert("RGB"), "PNG")
+    with pytest.raises(CorruptMedia, match="truncated"):
+        load_rgb(data[: len(data) // 2])

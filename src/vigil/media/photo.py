@@ -23,6 +23,11 @@ import pillow_heif
 
 pillow_heif.register_heif_opener()  # HEIF/HEIC (phones) and AVIF
 
+try:
+    import pyspng
+except ImportError:  # pragma: no cover - a declared dependency; Pillow decodes PNGs without it
+    pyspng = None
+
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
                   EOFError, IndexError, TypeError, KeyError, ZeroDivisionError)
 
@@ -50,6 +55,26 @@ def open_photo(source: str | os.PathLike[str] | BinaryIO, limits: Limits = DEFAU
             f"{limits.max_pixels / 1e6:.0f} MP; refused before decoding"
         )
     return image
+
+
+def _png_with_spng(image: Image.Image) -> np.ndarray | None:
+    """8-bit RGB(A) PNGs through libspng: the same pixels as Pillow, about twice as fast.
+
+    Only where the two agree by construction (8 bits per channel, RGB or RGBA, whose
+    alpha ``convert("RGB")`` drops). Anything else, or any complaint from libspng,
+    returns None and Pillow decodes (and reports damage in its usual words).
+    """
+    fp = getattr(image, "fp", None)  # the file Pillow opened (still open until load)
+    if pyspng is None or image.format != "PNG" or image.mode not in ("RGB", "RGBA") or fp is None:
+        return None
+    try:
+        fp.seek(0)
+        pixels = pyspng.load(fp.read())
+    except (RuntimeError, ValueError, OSError):  # libspng says little; Pillow gives the verdict
+        return None
+    if pixels.ndim != 3 or pixels.shape[:2] != (image.height, image.width) or pixels.dtype != np.uint8:
+        return None
+    return np.ascontiguousarray(pixels[:, :, :3])
 
 
 def _convert_reduced(image: Image.Image, reduce: int) -> Image.Image:
@@ -92,6 +117,11 @@ def decode_rgb(image: Image.Image, *, reduce: int = 1) -> np.ndarray:
         image.close()
         raise ValueError(f"reduce must be 1, 2, 4 or 8, not {reduce}")
     try:
+        fast_png = _png_with_spng(image)
+        if fast_png is not None:
+            if reduce == 1:
+                return fast_png
+            return np.asarray(Image.fromarray(fast_png).reduce(reduce))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # palette transparency notes and the like
             rgb = _convert_reduced(image, reduce)
