@@ -126,3 +126,15 @@ def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
     assert b"2/2 files" in drawn and b"0 errors" in drawn
     quiet = run_vigil("hash", "--quiet", PHOTO)
     assert quiet.stderr == b""
+
+
+def test_a_closed_pipe_ends_the_run_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for i in range(8):  # every frame of 8 videos: far more output than a pipe holds
+        shutil.copy(VIDEO, tmp_path / f"{i}.mp4")
+    proc = subprocess.run(f"'{sys.executable}' -m vigil hash --seconds-per-hash 0 '{tmp_path}' | head -1",
+                          shell=True, capture_output=True, timeout=300)
+    assert proc.stdout.decode().strip() == str(tmp_path / "0.mp4")
+    assert proc.stderr == b""
