@@ -37,6 +37,8 @@ __all__ = [
     "luma_like_pdqhash",
     "luma_like_cpp",
     "words_to_hex",
+    "bits_to_hex",
+    "reference_hex",
 ]
 
 MIN_HASHABLE_DIM = 5
@@ -391,9 +393,15 @@ def dihedral_from_luma(luma: np.ndarray) -> tuple[dict[str, str], int]:
     return dihedral_from_buffer64(downscale64(luma))
 
 
-def _reference_hex(rgb: np.ndarray) -> tuple[str, int]:
-    bits, quality = pdqhash.compute(rgb)
-    return "".join(f"{int(''.join(map(str, bits[i:i + 4])), 2):x}" for i in range(0, 256, 4)), int(quality)
+def bits_to_hex(bits: np.ndarray) -> str:
+    """pdqhash's 256-element bit vector (most significant first) as PDQ hex."""
+    return f"{int(''.join(str(int(b)) for b in bits), 2):064x}"
+
+
+def reference_hex(rgb: np.ndarray) -> tuple[str, int]:
+    """PDQ through pdqhash's public API: the reference, and the fallback."""
+    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+    return bits_to_hex(bits), int(quality)
 
 
 def _self_check() -> bool:
@@ -402,7 +410,7 @@ def _self_check() -> bool:
     rng = np.random.default_rng(20261123)
     for shape in ((67, 131, 3), (64, 64, 3), (200, 90, 3)):
         img = rng.integers(0, 256, shape, dtype=np.uint8)
-        if hash_from_luma(luma_like_pdqhash(img)) != _reference_hex(img):
+        if hash_from_luma(luma_like_pdqhash(img)) != reference_hex(img):
             return False
     return True
 

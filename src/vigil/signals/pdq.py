@@ -61,16 +61,10 @@ def distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-def _reference(rgb: np.ndarray) -> PdqHash:
-    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
-    value = int("".join(str(int(b)) for b in bits), 2)
-    return PdqHash(f"{value:064x}", int(quality))
-
-
 def hash_rgb(rgb: np.ndarray) -> PdqHash:
     """PDQ of an RGB uint8 array (height x width x 3), identical to ``pdqhash.compute``."""
     if not _pdqcore.AVAILABLE:
-        return _reference(rgb)
+        return PdqHash(*_pdqcore.reference_hex(rgb))
     hexhash, quality = _pdqcore.hash_from_luma(_pdqcore.luma_like_pdqhash(np.ascontiguousarray(rgb)))
     return PdqHash(hexhash, quality)
 
@@ -79,7 +73,7 @@ def dihedral_rgb(rgb: np.ndarray) -> tuple[dict[str, str], int]:
     """The eight dihedral hashes, keyed by :data:`DIHEDRAL_NAMES`, and the quality."""
     if not _pdqcore.AVAILABLE:
         vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
-        hexes = [f"{int(''.join(str(int(b)) for b in v), 2):064x}" for v in vectors]
+        hexes = [_pdqcore.bits_to_hex(v) for v in vectors]
         return dict(zip(DIHEDRAL_NAMES, hexes, strict=True)), int(quality)
     return _pdqcore.dihedral_from_luma(_pdqcore.luma_like_pdqhash(np.ascontiguousarray(rgb)))
 
