@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .errors import MediaError, NotMedia
@@ -146,26 +146,22 @@ def hash_files(
     options: HashOptions = HashOptions(),
     *,
     jobs: int | None = None,
-    on_result: Callable[[FileResult], None] | None = None,
 ) -> Iterator[FileResult]:
     """Hash files on ``jobs`` processes (default: every core), results in input order.
 
     Each file runs in a worker process under a hard time limit: a decoder that hangs
-    or crashes costs that file only.
+    or crashes costs that file only. The workers start in this call; results come
+    as the returned iterator is read.
     """
-    jobs = jobs or default_jobs()
     # Videos keep one hashing thread per core even beside other workers: measured, the
     # oversubscription costs less than a lone long video left on one core at the end.
     pdq.warm_up()  # before the workers fork: they inherit the compiled code
-    for result in run_parallel(
+    return run_parallel(
         hash_file,
         paths,
         extra=(options,),
-        jobs=jobs,
+        jobs=jobs or default_jobs(),
         timeout=options.limits.max_seconds + 30.0,
         on_timeout=_timeout_result,
         on_crash=_crash_result,
-    ):
-        if on_result is not None:
-            on_result(result)
-        yield result
+    )

@@ -12,7 +12,6 @@ import faulthandler
 import multiprocessing as mp
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
@@ -83,25 +82,36 @@ def run_parallel(
     on_timeout: Callable[[T, float], R],
     on_crash: Callable[[T, str], R],
 ) -> Iterator[R]:
-    """``func(item, *extra)`` for each item, on ``jobs`` processes, in input order."""
+    """``func(item, *extra)`` for each item, on ``jobs`` processes, in input order.
+
+    The workers start at once, in this call, so that a caller can start threads of
+    its own (a progress bar) afterwards: forking while other threads run is unsafe.
+    """
     jobs = jobs or default_jobs()
     ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
-    source = iter(enumerate(items))
     slots = [_Slot(ctx, func, extra) for _ in range(jobs)]
+    return _in_order(ctx, func, extra, slots, iter(enumerate(items)), timeout, on_timeout, on_crash)
+
+
+def _in_order(
+    ctx: Any,
+    func: Callable[..., R],
+    extra: tuple[Any, ...],
+    slots: list[_Slot],
+    source: Iterator[tuple[int, T]],
+    timeout: float,
+    on_timeout: Callable[[T, float], R],
+    on_crash: Callable[[T, str], R],
+) -> Iterator[R]:
     done: dict[int, R] = {}
     next_out = 0
-    queued: deque[tuple[int, T]] = deque()
     exhausted = False
+    window = 64 * len(slots)
 
     def feed(slot: _Slot) -> None:
         nonlocal exhausted
-        if queued:
-            slot.give(*queued.popleft())
-            return
-        if exhausted:
-            return
         # Bound the results held for ordering: never run far ahead of the output.
-        if len(done) > 64 * jobs:
+        if exhausted or len(done) > window:
             return
         try:
             index, item = next(source)

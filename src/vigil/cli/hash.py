@@ -50,9 +50,10 @@ def hash_command(
     found = list(walk_paths(named))
     missing = [f for f in found if f.error and f.path in named]
     out = sys.stdout
+    # Workers start before the progress bar's thread does (forking beside threads is unsafe).
+    hashed = hash_files((f.path for f in found if not f.error), options, jobs=jobs or default_jobs())
     with FileProgress(total_files=len(found), total_bytes=sum(f.size for f in found),
                       enabled=not quiet and sys.stderr.isatty()) as progress:
-        hashed = hash_files((f.path for f in found if not f.error), options, jobs=jobs or default_jobs())
         for f in found:  # in walk order: walk errors take their place among the results
             result = FileResult(f.path, Kind.ERROR, error=f.error) if f.error else next(hashed)
             _emit(result, out, json_out)
