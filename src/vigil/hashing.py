@@ -18,7 +18,7 @@ from .media.sniff import HEAD_BYTES, Kind, sniff
 from .media.source import display_path, open_readonly
 from .parallel import default_jobs, run_parallel
 from .signals import pdq, vpdq
-from .signals.digests import DigestAccumulator, Digests, digest_stream
+from .signals.digests import Digests, digest_bytes, digest_stream
 from .signals.mode import Mode
 
 __all__ = ["HashOptions", "FileResult", "hash_file", "hash_files"]
@@ -98,9 +98,7 @@ def hash_file(path: str, options: HashOptions = HashOptions()) -> FileResult:
             data: bytes | None = None
             if sniffed.kind is Kind.IMAGE and st.st_size <= _IN_MEMORY:
                 data = head + stream.read()
-                acc = DigestAccumulator()
-                acc.update(data)
-                result.digests = acc.result()
+                result.digests = digest_bytes(data)
             else:
                 stream.seek(0)
                 result.digests = digest_stream(stream)

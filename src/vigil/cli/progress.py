@@ -37,7 +37,6 @@ class FileProgress:
                 transient=False,
             )
             self._task = self._progress.add_task("hash", total=max(total_bytes, 1), files=0, errors=0)
-        self.files = 0
 
     def __enter__(self) -> FileProgress:
         if self._progress is not None:

@@ -81,7 +81,7 @@ def sniff(head: bytes) -> Sniffed:
     for offset, magic, fmt in _VIDEO_MAGIC:
         if head[offset:offset + len(magic)] == magic:
             return Sniffed(Kind.VIDEO, fmt)
-    if len(head) > 0 and head[0] == 0x47 and len(head) >= 1:
+    if head[:1] == b"\x47":
         # MPEG transport stream: sync byte 0x47 every 188 bytes (checked again by the decoder)
         return Sniffed(Kind.VIDEO, "mpeg-ts") if _maybe_ts(head) else Sniffed(Kind.OTHER, "data")
     if not head:

@@ -101,7 +101,7 @@ def _check_deadline(deadline: float, limits: Limits) -> None:
         raise DecodeTimeout(f"decoding took longer than {limits.max_seconds:g} s")
 
 
-def _decode_all(container: Any, stream: Any, info: VideoInfo, *, flush: bool, limits: Limits) -> Iterator[Any]:
+def _decode_all(container: Any, stream: Any, *, flush: bool, limits: Limits) -> Iterator[Any]:
     """Decoded frames in output order; a damaged packet is skipped, a demuxer error ends
     the stream (the frames still in the decoder are flushed out first)."""
     deadline = time.monotonic() + limits.max_seconds
@@ -167,7 +167,7 @@ def decoded_frames(
         stream.thread_type = "AUTO" if flush and frame_threads else "SLICE"
         number = 0
         try:
-            for frame in _decode_all(container, stream, info, flush=flush, limits=limits):
+            for frame in _decode_all(container, stream, flush=flush, limits=limits):
                 if wanted(number):
                     # vPDQ's timestamp: float32 frame number over float32 frame rate.
                     t = float(np.float32(number) / np.float32(info.fps))
@@ -187,7 +187,7 @@ def keyframes(
     limits: Limits = DEFAULT_LIMITS,
     *,
     frame_threads: bool = True,
-) -> Iterator[tuple[VideoInfo, VideoFrame]]:
+) -> Iterator[VideoFrame]:
     """Key frames only, converted at 1/``reduce(width, height)`` of their size
     (area interpolation: each pixel the mean of a block)."""
     with open_video(path, limits) as (container, stream, info):
@@ -201,7 +201,7 @@ def keyframes(
         count = 0
         number = -1
         try:
-            for frame in _decode_all(container, stream, info, flush=True, limits=limits):
+            for frame in _decode_all(container, stream, flush=True, limits=limits):
                 if frame.time is not None:
                     if start is None:
                         start = float(frame.time)
@@ -209,7 +209,7 @@ def keyframes(
                 else:
                     number += 1
                 t = float(np.float32(number) / np.float32(info.fps))
-                yield info, VideoFrame(number, t, frame, reduced)
+                yield VideoFrame(number, t, frame, reduced)
                 count += 1
         except _Damaged as exc:
             raise _damage_report(exc, count, "key frames") from None

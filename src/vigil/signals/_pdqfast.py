@@ -17,14 +17,11 @@ from functools import lru_cache
 import numba
 import numpy as np
 
+from ._pdqcore import _centers, _window
+
 __all__ = ["reduction_for", "buffer64_from_reduced"]
 
 _OUT = 64
-
-
-def _window(n: int) -> int:
-    # PDQ's computeJaroszFilterWindowSize(n, 64)
-    return (n + 2 * _OUT - 1) // (2 * _OUT)
 
 
 # Blocks must be well inside PDQ's box window, or the detail within them moves the
@@ -36,7 +33,7 @@ _MIN_WINDOW_IN_BLOCKS = 1.5
 def reduction_for(width: int, height: int) -> int:
     """The coarsest decode scale (1, 2, 4 or 8) whose blocks fit well inside PDQ's
     filter window; 1 (a full decode) for photos too small to gain from it."""
-    limit = min(min(_window(width), _window(height)) / _MIN_WINDOW_IN_BLOCKS, 8)
+    limit = min(min(_window(width, _OUT), _window(height, _OUT)) / _MIN_WINDOW_IN_BLOCKS, 8)
     s = 1
     while s * 2 <= limit:
         s *= 2
@@ -45,15 +42,14 @@ def reduction_for(width: int, height: int) -> int:
 
 @numba.njit(cache=True, nogil=True)
 def _banded_weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - jitted
-    w = (n + 2 * _OUT - 1) // (2 * _OUT)
+    w = _window(n, _OUT)
     half = (w + 2) // 2
     left, right = w - half, half - 1  # the box at i spans [i - left, i + right], clipped
     starts = np.empty(_OUT, np.int64)
     ends = np.empty(_OUT, np.int64)
-    centres = np.empty(_OUT, np.int64)
+    centres = _centers(n)
     for k in range(_OUT):
-        c = int(((k + 0.5) * n) / _OUT)
-        centres[k] = c
+        c = centres[k]
         # Row c of box∘box reaches from the box of its first sample to that of its last.
         starts[k] = max(max(c - left, 0) - left, 0) // scale
         ends[k] = min(min(c + right, n - 1) + right, n - 1) // scale + 1

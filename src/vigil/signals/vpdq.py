@@ -85,10 +85,7 @@ def _hash_frame(frame: VideoFrame) -> VpdqFeature:
     else:
         # Fallback through pdqhash's public API: its float64 luma can differ from the
         # C++ float32 luma vPDQ uses in the last bit, so a rare hash bit may differ.
-        from .pdq import hash_rgb
-
-        h = hash_rgb(rgb)
-        hexhash, quality = h.hash, h.quality
+        hexhash, quality = _pdqcore.reference_hex(rgb)
     return VpdqFeature(frame.number, quality, hexhash, frame.time)
 
 
@@ -152,7 +149,7 @@ def _due_keyframes(path: str | os.PathLike[str], seconds_per_hash: float, limits
     """The first key frame at or after each sampling point."""
     due = 0.0
     reduce = _pdqfast.reduction_for if _pdqcore.AVAILABLE else (lambda w, h: 1)
-    for _info, frame in keyframes(path, reduce, limits, frame_threads=frame_threads):
+    for frame in keyframes(path, reduce, limits, frame_threads=frame_threads):
         if frame.time + 1e-6 < due:
             continue
         yield frame
