@@ -33,6 +33,8 @@ class HashOptions:
     seconds_per_hash: float = 1.0
     limits: Limits = DEFAULT_LIMITS
     dihedral: bool = False
+    variants: bool = False  # query expansion: mirrored, rotated and border-trimmed hashes of each photo
+    derived: bool = False  # media-backed lists: the extra hashes that find edited copies
     video_threads: int | None = None  # threads hashing one video's frames (None: one per core)
 
 
@@ -44,6 +46,8 @@ class FileResult:
     digests: Digests | None = None
     pdq: pdq.PdqHash | None = None
     pdq_dihedral: dict[str, str] | None = None
+    pdq_variants: list[tuple[str, str, int]] | None = None  # (name, hex, quality), "original" first
+    pdq_derived: list[tuple[str, str, int]] | None = None  # (label, hex, quality)
     vpdq: list[vpdq.VpdqFeature] | None = None
     error: str | None = None
     format: str | None = field(default=None, compare=False)
@@ -119,9 +123,12 @@ def _hash_media(result: FileResult, path: str, data: bytes | None, options: Hash
         raise NotMedia("empty file (0 bytes)")
     if result.kind is Kind.IMAGE:
         source: io.BytesIO | str = io.BytesIO(data) if data is not None else path
-        hashes = pdq.hash_photo_full(source, mode=options.mode, limits=options.limits, dihedral=options.dihedral)
+        hashes = pdq.hash_photo_full(source, mode=options.mode, limits=options.limits, dihedral=options.dihedral,
+                                     variants=options.variants, derived=options.derived)
         result.pdq = hashes.pdq
         result.pdq_dihedral = hashes.dihedral
+        result.pdq_variants = hashes.variants
+        result.pdq_derived = hashes.derived
     elif result.kind is Kind.VIDEO:
         features: list[vpdq.VpdqFeature] = []
         result.vpdq = features

@@ -8,7 +8,7 @@ import typer
 
 from .. import __version__
 from ..errors import VigilError
-from . import demo
+from . import demo, lists, match
 from . import hash as hash_cmd
 
 app = typer.Typer(
@@ -19,6 +19,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("hash")(hash_cmd.hash_command)
+app.command("match")(match.match_command)
+app.add_typer(lists.app, name="lists")
 app.command("demo")(demo.demo_command)
 
 

@@ -53,3 +53,33 @@ class FileProgress:
         self.files += 1
         if self._progress is not None:
             self._progress.update(self._task, advance=nbytes, files=self.files, errors=self.errors)
+
+
+class ByteProgress:
+    """Bytes of one file read against its size (an import), or items done (compiling)."""
+
+    def __init__(self, label: str, *, total: int, enabled: bool, unit_bytes: bool = True) -> None:
+        self._progress: Progress | None = None
+        if enabled:
+            columns = [TextColumn(f"[bold]{label}"), BarColumn()]
+            if unit_bytes:
+                columns += [DownloadColumn(), TransferSpeedColumn()]
+            else:
+                columns += [TextColumn("{task.completed:,.0f}/{task.total:,.0f}")]
+            columns += [TimeElapsedColumn(), TimeRemainingColumn()]
+            self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
+            self._task = self._progress.add_task(label, total=max(total, 1))
+
+    def __enter__(self) -> ByteProgress:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def advance(self, amount: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=amount)

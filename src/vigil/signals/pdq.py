@@ -91,6 +91,10 @@ def warm_up() -> None:
 class PhotoHashes:
     pdq: PdqHash
     dihedral: dict[str, str] | None  # when asked for: the 8 rotations and mirrors
+    # When asked for: (name, hex, quality) of the query variants (dihedral, borders trimmed)
+    variants: list[tuple[str, str, int]] | None = None
+    # When asked for: (label, hex, quality) of the hashes a media-backed list keeps beside the PDQ
+    derived: list[tuple[str, str, int]] | None = None
 
 
 def hash_photo_full(
@@ -99,18 +103,34 @@ def hash_photo_full(
     mode: Mode = Mode.FAST,
     limits: Limits = DEFAULT_LIMITS,
     dihedral: bool = False,
+    variants: bool = False,
+    derived: bool = False,
 ) -> PhotoHashes:
-    """PDQ of a photo file (first frame of an animation), and its dihedral hashes if asked.
+    """PDQ of a photo file (first frame of an animation), and if asked its dihedral hashes,
+    its query variants (``vigil.signals.variants.query_variants``) and the derived hashes a
+    media-backed list keeps (``media_signals``).
 
     Fast mode decodes at 1/2 to 1/8 of the size where the photo is large enough
-    (see ``_pdqfast``); small photos and exact mode decode at full size.
+    (see ``_pdqfast``); small photos, exact mode, variants and derived hashes decode at
+    full size.
     """
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     image = open_photo(source, limits)
     width, height = image.size
-    reduce = _pdqfast.reduction_for(width, height) if mode is Mode.FAST and _pdqcore.AVAILABLE else 1
+    full = mode is Mode.EXACT or variants or derived or not _pdqcore.AVAILABLE
+    reduce = 1 if full else _pdqfast.reduction_for(width, height)
     rgb = decode_rgb(image, reduce=reduce)
+    if variants or derived:
+        from . import variants as _variants  # heavier (OpenCV-free, but more code): only when asked
+
+        own = hash_rgb(rgb)
+        return PhotoHashes(
+            own,
+            dihedral_rgb(rgb)[0] if dihedral else None,
+            [(v.name, v.hash, v.quality) for v in _variants.query_variants(rgb)] if variants else None,
+            [(d.derived, d.hash, d.quality) for d in _variants.media_signals(rgb)] if derived else None,
+        )
     if reduce == 1:
         if dihedral:
             hashes, quality = dihedral_rgb(rgb)

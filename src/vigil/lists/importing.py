@@ -1,0 +1,286 @@
+"""Importing records into a list: upsert by entry id, all or nothing, in bounded memory.
+
+Re-importing an updated file updates changed entries, revokes what it says is revoked
+(and, with ``replace``, what it no longer lists), and never duplicates an entry. The
+whole import is one transaction: a malformed record anywhere in the file leaves the
+list as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select, update
+
+from ..errors import InputUnusable
+from ..media.source import display_path, open_readonly
+from ..store import Store
+from ..store.schema import entries, imports, lists
+from .catalog import ListInfo, ListKind, create_list, find_list, get_list, now
+from .formats import ReadNotes, ReadOptions, detect_format, get_format
+from .model import MATCHABLE, Record, metadata_to_json, signals_to_json
+from .settings import ListSettings
+
+__all__ = ["ImportResult", "import_file", "import_records", "record_action", "BATCH"]
+
+BATCH = 5000  # records per round trip: bounded memory, and few enough parameters for every database
+_HEAD = 64 << 10
+
+
+@dataclass
+class ImportResult:
+    list_name: str
+    import_id: int = 0
+    format: str | None = None
+    file_sha256: str | None = None
+    records: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    revoked: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    content_changed: bool = False
+
+    def summary(self) -> str:
+        parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged",
+                 f"{self.revoked} revoked"]
+        text = f"{self.list_name}: {self.records} records read; " + ", ".join(parts)
+        if self.skipped:
+            text += "; skipped: " + "; ".join(f"{n} × {why}" for why, n in sorted(self.skipped.items()))
+        return text
+
+
+@dataclass
+class _Action:
+    id: int
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    revoked: int = 0
+    content_changed: bool = False
+    file_sha256: str | None = None
+    file_size: int | None = None
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+@contextmanager
+def record_action(conn: Connection, info: ListInfo, action: str, *, format: str | None = None,
+                  file_name: str | None = None) -> Iterator[_Action]:
+    """The provenance row of one change to a list, finished (counts, time) when the block ends."""
+    result = conn.execute(insert(imports).values(
+        list_id=info.id, action=action, format=format, file_name=file_name, started_at=now(),
+        added=0, updated=0, unchanged=0, revoked=0))
+    pk = result.inserted_primary_key
+    if pk is None:
+        raise RuntimeError("the database did not return the new import's id")
+    act = _Action(id=int(pk[0]))
+    yield act
+    stamp = now()
+    conn.execute(update(imports).where(imports.c.id == act.id).values(
+        finished_at=stamp, added=act.added, updated=act.updated, unchanged=act.unchanged, revoked=act.revoked,
+        file_sha256=act.file_sha256, file_size=act.file_size, notes=json.dumps(act.notes) if act.notes else None))
+    values: dict[str, object] = {"updated_at": stamp}
+    if act.content_changed:
+        values["content_version"] = lists.c.content_version + 1
+    conn.execute(update(lists).where(lists.c.id == info.id).values(**values))
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    it = iter(records)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _content_hash(record: Record) -> str:
+    return hashlib.sha1(record.content_key().encode(), usedforsecurity=False).hexdigest()
+
+
+def _matchable(signals_json: str) -> str:
+    """The matchable part of a signals list: when it changes, match indexes must be rebuilt."""
+    items = [s for s in json.loads(signals_json) if s[0] in MATCHABLE]
+    return json.dumps(items, sort_keys=True)
+
+
+def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Record]) -> None:
+    latest: dict[str, Record] = {}
+    for record in batch:  # the same id twice in a file: the later record wins
+        latest[record.id] = record
+    existing = {row.entry_id: row for row in conn.execute(
+        select(entries.c.entry_id, entries.c.pk, entries.c.content_hash, entries.c.revoked, entries.c.signals)
+        .where(entries.c.list_id == list_id, entries.c.entry_id.in_(list(latest))))}
+    new_rows: list[dict[str, object]] = []
+    for entry_id, record in latest.items():
+        old = existing.get(entry_id)
+        tombstone = record.revoked and not record.signals  # a deletion notice: id only
+        if old is None:
+            new_rows.append({
+                "list_id": list_id, "entry_id": entry_id, "category": record.category,
+                "category_scheme": record.category_scheme, "meta": metadata_to_json(record.metadata),
+                "signals": signals_to_json(record.signals), "content_hash": _content_hash(record),
+                "revoked": record.revoked, "first_import_id": act.id, "last_import_id": act.id,
+            })
+            if record.revoked:
+                act.revoked += 1
+            else:
+                act.added += 1
+                act.content_changed |= any(s.type in MATCHABLE for s in record.signals)
+            continue
+        if tombstone:
+            if old.revoked:
+                act.unchanged += 1
+            else:
+                conn.execute(update(entries).where(entries.c.pk == old.pk).values(
+                    revoked=True, last_import_id=act.id))
+                act.revoked += 1
+            continue
+        digest = _content_hash(record)
+        if digest == old.content_hash and bool(old.revoked) == record.revoked:
+            act.unchanged += 1
+            continue
+        signals_json = signals_to_json(record.signals)
+        conn.execute(update(entries).where(entries.c.pk == old.pk).values(
+            category=record.category, category_scheme=record.category_scheme,
+            meta=metadata_to_json(record.metadata), signals=signals_json, content_hash=digest,
+            revoked=record.revoked, last_import_id=act.id))
+        if record.revoked and not old.revoked and digest == old.content_hash:
+            act.revoked += 1
+        else:
+            act.updated += 1
+        if digest != old.content_hash and _matchable(signals_json) != _matchable(old.signals):
+            act.content_changed = True
+    if new_rows:
+        conn.execute(insert(entries), new_rows)
+
+
+_seen_meta = MetaData()
+_seen = Table("vigil_seen_ids", _seen_meta, Column("entry_id", Text, primary_key=True), prefixes=["TEMPORARY"])
+
+
+def import_records(
+    store: Store,
+    list_name: str,
+    records: Iterable[Record],
+    *,
+    action: str = "import",
+    format: str | None = None,
+    file_name: str | None = None,
+    replace: bool = False,
+    source: str | None = None,
+    kind: ListKind | None = None,
+    settings: ListSettings | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    finish: Callable[[_Action], None] | None = None,
+) -> ImportResult:
+    """Upsert ``records`` into a list (created if it does not exist), in one transaction.
+
+    ``replace``: the records are the whole list; entries they do not name are revoked.
+    ``on_batch`` is told how many records were stored, batch by batch (progress).
+    ``finish`` may fill in the provenance (file hash) once the records are exhausted.
+    """
+    result = ImportResult(list_name=list_name, format=format)
+    with store.begin() as conn:
+        info = find_list(conn, list_name)
+        if info is None:
+            info = create_list(conn, list_name, source=source, kind=kind or ListKind.BLOCK, settings=settings)
+        with record_action(conn, info, action, format=format, file_name=file_name) as act:
+            if replace:
+                _seen.create(conn, checkfirst=True)
+                conn.execute(_seen.delete())
+            for batch in _batches(records, BATCH):
+                _apply(conn, info.id, act, batch)
+                if replace:
+                    conn.execute(insert(_seen), [{"entry_id": i} for i in {r.id for r in batch}])
+                result.records += len(batch)
+                if on_batch is not None:
+                    on_batch(len(batch))
+            if replace:
+                gone = conn.execute(update(entries).where(
+                    entries.c.list_id == info.id, entries.c.revoked.is_(False),
+                    entries.c.entry_id.not_in(select(_seen.c.entry_id))).values(revoked=True, last_import_id=act.id))
+                act.revoked += gone.rowcount or 0
+                _seen.drop(conn)
+            if finish is not None:
+                finish(act)
+        result.import_id = act.id
+        result.added, result.updated, result.unchanged, result.revoked = act.added, act.updated, act.unchanged, \
+            act.revoked
+        result.skipped = dict(act.notes)
+        result.file_sha256 = act.file_sha256
+        result.content_changed = act.content_changed
+        get_list(conn, list_name)
+    return result
+
+
+class _HashingReader(io.RawIOBase):
+    """Reads a file once for its records and its sha256 (the import's provenance)."""
+
+    def __init__(self, raw: BinaryIO, on_bytes: Callable[[int], None] | None) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self.sha256.update(buffer[:n])
+            self.size += n
+            if self._on_bytes is not None:
+                self._on_bytes(n)
+        return int(n or 0)
+
+
+def import_file(
+    store: Store,
+    path: str | os.PathLike[str],
+    list_name: str,
+    *,
+    format: str | None = None,
+    signal: str | None = None,
+    replace: bool = False,
+    source: str | None = None,
+    kind: ListKind | None = None,
+    settings: ListSettings | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a hash-list file (format detected from its content unless named)."""
+    name = display_path(path)
+    try:
+        raw = open_readonly(path)
+    except OSError as exc:
+        raise InputUnusable(f"cannot open {name}: {exc.strerror or exc}") from exc
+    with raw:
+        if not os.path.isfile(path):
+            raise InputUnusable(f"{name} is not a regular file")
+        head = raw.read(_HEAD)
+        raw.seek(0)
+        fmt = get_format(format) if format else detect_format(head)
+        reader = _HashingReader(raw, on_bytes)
+        stream = io.BufferedReader(reader, buffer_size=1 << 20)
+        notes = ReadNotes()
+        records = fmt.read(stream, source=name, options=ReadOptions(signal=signal), notes=notes)
+
+        def finish(act: _Action) -> None:
+            stream.read()  # whatever follows the last record still belongs to the file's hash
+            act.file_sha256 = reader.sha256.hexdigest()
+            act.file_size = reader.size
+            act.notes = dict(notes.skipped)
+
+        try:
+            return import_records(store, list_name, records, action="import", format=fmt.name,
+                                  file_name=Path(os.fsdecode(path)).name, replace=replace, source=source,
+                                  kind=kind, settings=settings, finish=finish)
+        except OSError as exc:
+            raise InputUnusable(f"cannot read {name}: {exc.strerror or exc}") from exc

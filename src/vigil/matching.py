@@ -1,0 +1,283 @@
+"""Matching media and hashes against lists: the library behind ``vigil match``.
+
+A query is whatever signals one file or one hash line gives: digests, PDQ hashes of
+the photo and of its variants (mirrored, rotated, borders trimmed), vPDQ frames of a
+video. Each list is searched through its compiled index (``vigil.index``); hits are
+resolved against the store, so a revoked entry never matches; a query that matches
+an allow-list (known benign media) has its other matches suppressed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+
+from .errors import UsageError
+from .hashing import FileResult
+from .index.compiled import EXACT_TYPES, CompiledList, load_compiled
+from .index.vpdq import score_candidates, unique_quality_frames
+from .lists.catalog import ListInfo, ListKind, all_lists
+from .lists.model import HEX_SIGNALS, normalise_hex
+from .media.source import display_path
+from .signals.vpdq import VpdqFeature, parse_line
+from .store import Store
+from .store.schema import entries
+
+__all__ = [
+    "PdqQuery", "Query", "Match", "QueryResult", "Matcher", "parse_hash_line", "iter_hash_queries",
+    "query_from_result",
+]
+
+
+@dataclass(frozen=True)
+class PdqQuery:
+    variant: str  # "original", "mirror", "rotate90", "trimmed", …
+    hash: str
+    quality: int
+
+
+@dataclass
+class Query:
+    label: str  # the path, or the hash line, as the user gave it
+    # Why the query is incomplete or empty; whatever signals it has are still matched
+    # (a damaged photo's md5 may well be listed).
+    digests: dict[str, str] = field(default_factory=dict)
+    pdq: list[PdqQuery] = field(default_factory=list)
+    vpdq: list[VpdqFeature] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    list: str
+    entry: str
+    signal: str
+    distance: int
+    variant: str
+    category: str | None = None
+    category_scheme: str | None = None
+    derived: str | None = None  # which derived hash of a media-backed entry matched
+    query_percent: float | None = None  # videos: share of the query's frames matched
+    list_percent: float | None = None  # videos: share of the listed video's frames matched
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"list": self.list, "entry": self.entry, "signal": self.signal,
+                                  "distance": self.distance, "variant": self.variant, "category": self.category}
+        if self.category_scheme is not None:
+            out["category_scheme"] = self.category_scheme
+        if self.derived is not None:
+            out["derived"] = self.derived
+        if self.query_percent is not None:
+            out["query_percent"] = round(self.query_percent, 1)
+            out["list_percent"] = round(self.list_percent or 0.0, 1)
+        return out
+
+
+@dataclass
+class QueryResult:
+    query: str
+    matches: list[Match] = field(default_factory=list)  # block-list matches: the hits
+    allowed: list[Match] = field(default_factory=list)  # allow-list matches: known benign media
+    suppressed: list[Match] = field(default_factory=list)  # block-list matches that an allow-list overruled
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"query": self.query, "matches": [m.to_json() for m in self.matches],
+                                  "error": self.error}
+        if self.allowed:
+            out["allowed"] = [m.to_json() for m in self.allowed]
+            out["suppressed"] = [m.to_json() for m in self.suppressed]
+        return out
+
+
+def parse_hash_line(line: str) -> Query:
+    """A ``<type> <value>`` line (md5, sha1, sha256, pdq [quality], vpdq frame,quality,hex,ts)."""
+    text = line.strip()
+    kind, _, value = text.partition(" ")
+    kind = kind.lower()
+    value = value.strip()
+    query = Query(text)
+    try:
+        if kind in ("md5", "sha1", "sha256"):
+            query.digests[kind] = normalise_hex(kind, value)
+        elif kind == "pdq":
+            hexhash, _, quality = value.partition(" ")
+            query.pdq.append(PdqQuery("original", normalise_hex("pdq", hexhash), int(quality) if quality else 100))
+        elif kind == "vpdq":
+            query.vpdq = [parse_line(value)]
+        else:
+            query.error = f"unknown signal type {kind!r} (want md5, sha1, sha256, pdq or vpdq)"
+    except ValueError as exc:
+        query.error = str(exc)
+    return query
+
+
+@dataclass
+class _Hit:
+    list_pos: int
+    pk: int
+    signal: str
+    distance: int
+    variant: str
+    derived: str | None = None
+    query_percent: float | None = None
+    list_percent: float | None = None
+
+
+class Matcher:
+    """Matches queries against some or all lists of a store; load once, query many times."""
+
+    def __init__(self, store: Store, lists: Sequence[str] | None = None, *,
+                 on_compile: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        known = all_lists(store, with_counts=False)
+        if lists:
+            by_name = {i.name: i for i in known}
+            missing = [n for n in lists if n not in by_name]
+            if missing:
+                names = ", ".join(by_name) or "none yet"
+                raise UsageError(f"no list named {', '.join(map(repr, missing))}; lists here: {names}")
+            known = [by_name[n] for n in dict.fromkeys(lists)]
+        if not known:
+            raise UsageError("this database has no lists yet: import one with `vigil lists import FILE --list NAME`")
+        self.lists: list[ListInfo] = known
+        self.compiled: list[CompiledList] = []
+        for info in known:
+            def announce(what: str, name: str = info.name) -> None:
+                if on_compile is not None:
+                    on_compile(name)
+            self.compiled.append(load_compiled(store, info.id, info.content_version, on_build=announce))
+
+    def match(self, query: Query) -> QueryResult:
+        return self.match_many([query])[0]
+
+    def match_many(self, queries: Sequence[Query]) -> list[QueryResult]:
+        hits: list[list[_Hit]] = [[] for _ in queries]
+        for pos, (info, comp) in enumerate(zip(self.lists, self.compiled, strict=True)):
+            self._exact(pos, comp, queries, hits)
+            self._pdq(pos, info, comp, queries, hits)
+            self._videos(pos, info, comp, queries, hits)
+        return self._resolve(queries, hits)
+
+    # --- per signal -------------------------------------------------------------------------
+
+    @staticmethod
+    def _exact(pos: int, comp: CompiledList, queries: Sequence[Query], hits: list[list[_Hit]]) -> None:
+        for kind in EXACT_TYPES:
+            index = comp.exact.get(kind)
+            if index is None:
+                continue
+            asked = [(i, q.digests[kind]) for i, q in enumerate(queries) if kind in q.digests]
+            if not asked:
+                continue
+            found = index.lookup([value for _, value in asked])
+            for (i, _), rows in zip(asked, found, strict=True):
+                for row in rows:
+                    hits[i].append(_Hit(pos, int(comp.exact_pk[kind][row]), kind, 0, "original"))
+
+    @staticmethod
+    def _pdq(pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
+             hits: list[list[_Hit]]) -> None:
+        if comp.pdq is None:
+            return
+        gate = info.settings.pdq_quality
+        asked = [(i, v) for i, q in enumerate(queries) for v in q.pdq if v.quality >= gate]
+        if not asked:
+            return
+        bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
+        found = comp.pdq.search(bits, info.settings.pdq_threshold)
+        for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
+            listed_quality = int(comp.pdq_quality[row])
+            if 0 <= listed_quality < gate:
+                continue
+            i, variant = asked[q]
+            tag = comp.tags[int(comp.pdq_tag[row])] or None
+            hits[i].append(_Hit(pos, int(comp.pdq_pk[row]), "pdq", int(dist), variant.variant, tag))
+
+    @staticmethod
+    def _videos(pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
+                hits: list[list[_Hit]]) -> None:
+        if comp.videos is None:
+            return
+        s = info.settings
+        for i, q in enumerate(queries):
+            if not q.vpdq:
+                continue
+            bits = np.frombuffer(bytes.fromhex("".join(f.hash for f in q.vpdq)), dtype=np.uint8).reshape(-1, 32)
+            quality = np.array([f.quality for f in q.vpdq], dtype=np.int16)
+            frames = unique_quality_frames(bits, quality, s.vpdq_quality)
+            for score in score_candidates(comp.videos, frames, radius=s.vpdq_threshold, min_quality=s.vpdq_quality):
+                if score.query_percent >= s.vpdq_query_percent and score.list_percent >= s.vpdq_list_percent:
+                    hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), "vpdq", score.best_distance,
+                                        "original", None, score.query_percent, score.list_percent))
+
+    # --- resolving against the store -------------------------------------------------------
+
+    def _resolve(self, queries: Sequence[Query], hits: list[list[_Hit]]) -> list[QueryResult]:
+        pks = sorted({h.pk for per in hits for h in per})
+        rows: dict[int, tuple[str, str | None, str | None, bool]] = {}
+        if pks:
+            with self.store.connect() as conn:
+                for start in range(0, len(pks), 5000):
+                    chunk = pks[start:start + 5000]
+                    for r in conn.execute(select(entries.c.pk, entries.c.entry_id, entries.c.category,
+                                                 entries.c.category_scheme, entries.c.revoked)
+                                          .where(entries.c.pk.in_(chunk))):
+                        rows[r.pk] = (r.entry_id, r.category, r.category_scheme, bool(r.revoked))
+        results = []
+        for query, per in zip(queries, hits, strict=True):
+            best: dict[tuple[int, int], _Hit] = {}
+            for h in per:
+                row = rows.get(h.pk)
+                if row is None or row[3]:
+                    continue  # revoked (or deleted since the index was compiled): never a match
+                key = (h.list_pos, h.pk)
+                if key not in best or _rank(h) < _rank(best[key]):
+                    best[key] = h
+            result = QueryResult(query.label, error=query.error)
+            for h in sorted(best.values(), key=lambda h: (h.list_pos, h.distance, rows[h.pk][0])):
+                entry_id, category, scheme, _ = rows[h.pk]
+                info = self.lists[h.list_pos]
+                match = Match(info.name, entry_id, h.signal, h.distance, h.variant, category, scheme,
+                              h.derived, h.query_percent, h.list_percent)
+                (result.allowed if info.kind is ListKind.ALLOW else result.matches).append(match)
+            if result.allowed:
+                result.matches, result.suppressed = [], result.matches
+            results.append(result)
+        return results
+
+
+def _rank(hit: _Hit) -> tuple[int, int, int]:
+    """Which of several hits on one entry to report: exact digests first, then the closest,
+    then the query's own hash over a variant, then the entry's own hash over a derived one."""
+    return (0 if hit.signal in HEX_SIGNALS and hit.signal != "pdq" else 1,
+            hit.distance, (hit.variant != "original") + (hit.derived is not None))
+
+
+def iter_hash_queries(lines: Iterable[str]) -> Iterator[Query]:
+    for line in lines:
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield parse_hash_line(line)
+
+
+def queries_to_json(results: Iterable[QueryResult]) -> Iterator[str]:
+    for r in results:
+        yield json.dumps(r.to_json(), ensure_ascii=False)
+
+
+def query_from_result(result: FileResult) -> Query:
+    """The signals ``vigil hash`` computed for one file, as a query."""
+    query = Query(display_path(result.path), error=result.error)
+    if result.digests is not None:
+        query.digests = result.digests.as_dict()
+    if result.pdq_variants:
+        query.pdq = [PdqQuery(name, value, quality) for name, value, quality in result.pdq_variants]
+    elif result.pdq is not None:
+        query.pdq = [PdqQuery("original", result.pdq.hash, result.pdq.quality)]
+    if result.vpdq:  # a damaged video still matches on the frames hashed before the damage
+        query.vpdq = result.vpdq
+    return query

@@ -1,0 +1,85 @@
+"""The tables, declared once (SQLAlchemy Core): migrations create them, code reads them.
+
+Signals are kept on the entry as JSON rather than one row each: an import writes one
+row per entry (measured: three times the speed of a signals table on SQLite), and
+matching never searches the database — it searches compiled indexes (``vigil.index``)
+that are rebuilt when a list's ``content_version`` changes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["metadata", "lists", "imports", "entries"]
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# SQLite's rowid alias must be declared INTEGER; elsewhere entries may pass 2^31.
+_BigPk = BigInteger().with_variant(Integer(), "sqlite")
+
+lists = Table(
+    "lists", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("source", String(200), nullable=True),
+    Column("kind", String(10), nullable=False),  # "block" or "allow"
+    Column("settings", Text, nullable=False),  # JSON: thresholds that differ from the defaults
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Bumped whenever a matchable signal of the list is added or changed (not on revocation:
+    # revoked entries are filtered when a match is resolved, so they stop matching at once).
+    Column("content_version", Integer, nullable=False),
+)
+
+imports = Table(
+    "imports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_id", Integer, ForeignKey("lists.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("action", String(20), nullable=False),  # import, add-media, revoke
+    Column("format", String(40), nullable=True),
+    Column("file_name", Text, nullable=True),
+    Column("file_sha256", String(64), nullable=True),
+    Column("file_size", BigInteger, nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("added", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("revoked", Integer, nullable=False, default=0),
+    Column("notes", Text, nullable=True),  # JSON: what was skipped on purpose, and why
+)
+
+entries = Table(
+    "entries", metadata,
+    Column("pk", _BigPk, primary_key=True, autoincrement=True),
+    Column("list_id", Integer, ForeignKey("lists.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_id", Text, nullable=False),
+    Column("category", Text, nullable=True),
+    Column("category_scheme", String(100), nullable=True),
+    Column("meta", Text, nullable=False),  # JSON object, the source's free metadata
+    Column("signals", Text, nullable=False),  # JSON list of [type, value, quality?, derived?]
+    Column("content_hash", String(40), nullable=False),  # sha1 of the canonical content: unchanged → skip
+    Column("revoked", Boolean, nullable=False),
+    Column("first_import_id", Integer, ForeignKey("imports.id"), nullable=False),
+    Column("last_import_id", Integer, ForeignKey("imports.id"), nullable=False),
+    UniqueConstraint("list_id", "entry_id"),
+)
+Index("ix_entries_last_import_id", entries.c.last_import_id)
