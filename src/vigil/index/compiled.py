@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import orjson
 from sqlalchemy import select
 
 from ..errors import VigilError
@@ -155,7 +156,7 @@ def compile_list(store: Store, list_id: int, version: int,
             if not rows:
                 break
             for pk, signals in rows:
-                builder.add(pk, json.loads(signals))
+                builder.add(pk, orjson.loads(signals))
             last = rows[-1][0]
             if on_rows is not None:
                 on_rows(len(rows))

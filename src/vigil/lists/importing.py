@@ -100,14 +100,28 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def _content_hash(record: Record) -> str:
-    return hashlib.sha1(record.content_key().encode(), usedforsecurity=False).hexdigest()
+def _content_hash(signals_json: str, meta_json: str, record: Record) -> str:
+    """What the entry says (not its id, not whether it is revoked): equal hashes mean unchanged."""
+    text = "\x00".join((signals_json, record.category or "", record.category_scheme or "", meta_json))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def _matchable(signals_json: str) -> str:
     """The matchable part of a signals list: when it changes, match indexes must be rebuilt."""
     items = [s for s in json.loads(signals_json) if s[0] in MATCHABLE]
     return json.dumps(items, sort_keys=True)
+
+
+_INSERT_COLUMNS = ("list_id", "entry_id", "category", "category_scheme", "meta", "signals", "content_hash",
+                   "revoked", "first_import_id", "last_import_id")
+
+
+def _insert_sql(conn: Connection) -> str:
+    # A plain executemany with tuples: SQLAlchemy's per-row parameter processing is most of an
+    # import's time otherwise (measured), and these columns need no conversion.
+    marks = ", ".join(["?"] * len(_INSERT_COLUMNS)) if conn.dialect.paramstyle == "qmark" else \
+        ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    return f"INSERT INTO entries ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"
 
 
 def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Record]) -> None:
@@ -117,24 +131,11 @@ def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Record]) ->
     existing = {row.entry_id: row for row in conn.execute(
         select(entries.c.entry_id, entries.c.pk, entries.c.content_hash, entries.c.revoked, entries.c.signals)
         .where(entries.c.list_id == list_id, entries.c.entry_id.in_(list(latest))))}
-    new_rows: list[dict[str, object]] = []
+    new_rows: list[tuple[object, ...]] = []
     for entry_id, record in latest.items():
         old = existing.get(entry_id)
         tombstone = record.revoked and not record.signals  # a deletion notice: id only
-        if old is None:
-            new_rows.append({
-                "list_id": list_id, "entry_id": entry_id, "category": record.category,
-                "category_scheme": record.category_scheme, "meta": metadata_to_json(record.metadata),
-                "signals": signals_to_json(record.signals), "content_hash": _content_hash(record),
-                "revoked": record.revoked, "first_import_id": act.id, "last_import_id": act.id,
-            })
-            if record.revoked:
-                act.revoked += 1
-            else:
-                act.added += 1
-                act.content_changed |= any(s.type in MATCHABLE for s in record.signals)
-            continue
-        if tombstone:
+        if tombstone and old is not None:
             if old.revoked:
                 act.unchanged += 1
             else:
@@ -142,15 +143,24 @@ def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Record]) ->
                     revoked=True, last_import_id=act.id))
                 act.revoked += 1
             continue
-        digest = _content_hash(record)
+        signals_json = signals_to_json(record.signals)
+        meta_json = metadata_to_json(record.metadata)
+        digest = _content_hash(signals_json, meta_json, record)
+        if old is None:
+            new_rows.append((list_id, entry_id, record.category, record.category_scheme, meta_json, signals_json,
+                             digest, record.revoked, act.id, act.id))
+            if record.revoked:
+                act.revoked += 1
+            else:
+                act.added += 1
+                act.content_changed |= any(s.type in MATCHABLE for s in record.signals)
+            continue
         if digest == old.content_hash and bool(old.revoked) == record.revoked:
             act.unchanged += 1
             continue
-        signals_json = signals_to_json(record.signals)
         conn.execute(update(entries).where(entries.c.pk == old.pk).values(
-            category=record.category, category_scheme=record.category_scheme,
-            meta=metadata_to_json(record.metadata), signals=signals_json, content_hash=digest,
-            revoked=record.revoked, last_import_id=act.id))
+            category=record.category, category_scheme=record.category_scheme, meta=meta_json,
+            signals=signals_json, content_hash=digest, revoked=record.revoked, last_import_id=act.id))
         if record.revoked and not old.revoked and digest == old.content_hash:
             act.revoked += 1
         else:
@@ -158,7 +168,7 @@ def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Record]) ->
         if digest != old.content_hash and _matchable(signals_json) != _matchable(old.signals):
             act.content_changed = True
     if new_rows:
-        conn.execute(insert(entries), new_rows)
+        conn.exec_driver_sql(_insert_sql(conn), new_rows)
 
 
 _seen_meta = MetaData()

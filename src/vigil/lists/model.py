@@ -9,6 +9,8 @@ store keeps them as entries of a named list.
 from __future__ import annotations
 
 import json
+
+import orjson
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -168,22 +170,20 @@ class Record:
                 return s
         return None
 
-    def content_key(self) -> str:
-        """What the entry says (not its id, not whether it is revoked), canonically:
-        equal keys mean an unchanged entry."""
-        return json.dumps(
-            [[s.to_json() for s in self.signals], self.category, self.category_scheme, self.metadata],
-            sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-        )
 
-
+# orjson: an import encodes two JSON documents per entry, and the standard encoder was a
+# third of a million-entry import's time (measured).
 def signals_to_json(signals: Iterable[Signal]) -> str:
-    return json.dumps([s.to_json() for s in signals], separators=(",", ":"))
+    return orjson.dumps([s.to_json() for s in signals]).decode()
 
 
 def signals_from_json(text: str) -> list[Signal]:
-    return [Signal.from_json(item) for item in json.loads(text)]
+    return [Signal.from_json(item) for item in orjson.loads(text)]
 
 
 def metadata_to_json(metadata: Mapping[str, Any]) -> str:
-    return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical (sorted keys), so that equal metadata is equal text."""
+    try:
+        return orjson.dumps(metadata, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits, say: the standard encoder takes it
+        return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -83,3 +83,5 @@ entries = Table(
     UniqueConstraint("list_id", "entry_id"),
 )
 Index("ix_entries_last_import_id", entries.c.last_import_id)
+# Reading a list in insertion order (compiling its index, exporting) walks this index.
+Index("ix_entries_list_id_pk", entries.c.list_id, entries.c.pk)

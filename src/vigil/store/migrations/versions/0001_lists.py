@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("list_id", "entry_id", name="uq_entries_list_id_entry_id"),
     )
     op.create_index("ix_entries_last_import_id", "entries", ["last_import_id"])
+    op.create_index("ix_entries_list_id_pk", "entries", ["list_id", "pk"])
 
 
 def downgrade() -> None:
