@@ -9,12 +9,12 @@ store keeps them as entries of a named list.
 from __future__ import annotations
 
 import json
-
-import orjson
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from ..errors import InputUnusable
 
