@@ -5,7 +5,9 @@ Every test runs on SQLite and, when VIGIL_TEST_POSTGRES_URL is set, on PostgreSQ
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -130,3 +132,26 @@ def test_lists_and_settings(store: Store) -> None:
     with pytest.raises(UsageError, match="no list named 'nope'; lists here: benign"), store.connect() as conn:
         catalog.get_list(conn, "nope")
     assert [i.name for i in catalog.all_lists(store)] == ["benign"]
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_import_file_in_this_or_a_reader_process(store: Store, tmp_path: Path, pipeline: bool) -> None:
+    """The reader process gives the same entries and provenance; its errors roll the import back."""
+    from vigil.lists import import_file
+    from vigil.lists.formats import get_format
+
+    records = [rec(i, pdq=f"{i:064x}") for i in range(12_000)]
+    good = tmp_path / "list.json"
+    with open(good, "wb") as out:
+        get_format("vics").write(records, out, list_name="t")
+    result = import_file(store, good, "l", pipeline=pipeline)
+    assert (result.records, result.added) == (12_000, 12_000)
+    assert result.file_sha256 == hashlib.sha256(good.read_bytes()).hexdigest()
+    assert catalog.list_imports(store, "l")[0].file_sha256 == result.file_sha256
+    assert [r.id for r in iter_records(store, "l")] == [md5(i) for i in range(12_000)]  # VICS: the MD5 is the id
+    bad = tmp_path / "bad.json"
+    data = good.read_bytes()
+    bad.write_bytes(data[: len(data) * 3 // 4])  # truncated inside a record after several batches
+    with pytest.raises(ListFormatError, match=r"record 9\d\d\d"):
+        import_file(store, bad, "other", pipeline=pipeline)
+    assert [i.name for i in catalog.all_lists(store)] == ["l"]

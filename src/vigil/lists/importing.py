@@ -9,7 +9,6 @@ list as it was.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import NamedTuple
 
 from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select, update
 
@@ -26,11 +25,13 @@ from ..media.source import display_path, open_readonly
 from ..store import Store
 from ..store.schema import entries, imports, lists
 from .catalog import ListInfo, ListKind, create_list, find_list, get_list, now
-from .formats import ReadNotes, ReadOptions, detect_format, get_format
+from .formats import detect_format, get_format
 from .model import MATCHABLE, Record, metadata_to_json, signals_to_json
 from .settings import ListSettings
 
-__all__ = ["ImportResult", "import_file", "import_records", "record_action", "BATCH"]
+__all__ = [
+    "BATCH", "ImportResult", "PreparedRows", "Row", "import_file", "import_records", "prepare", "record_action",
+]
 
 BATCH = 5000  # records per round trip: bounded memory, and few enough parameters for every database
 _HEAD = 64 << 10
@@ -94,16 +95,34 @@ def record_action(conn: Connection, info: ListInfo, action: str, *, format: str 
     conn.execute(update(lists).where(lists.c.id == info.id).values(**values))
 
 
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+class Row(NamedTuple):
+    """A record made ready to store (encoded where the file is read, maybe in another process)."""
+
+    entry_id: str
+    category: str | None
+    category_scheme: str | None
+    meta_json: str
+    signals_json: str
+    digest: str  # of what the entry says (not its id, not whether it is revoked)
+    revoked: bool
+    tombstone: bool  # a deletion notice: an id and nothing else
+    matchable: bool  # has a signal Vigil matches
+
+
+def prepare(record: Record) -> Row:
+    signals_json = signals_to_json(record.signals)
+    meta_json = metadata_to_json(record.metadata)
+    text = "\x00".join((signals_json, record.category or "", record.category_scheme or "", meta_json))
+    digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+    return Row(record.id, record.category, record.category_scheme, meta_json, signals_json, digest,
+               record.revoked, record.revoked and not record.signals,
+               any(s.type in MATCHABLE for s in record.signals))
+
+
+def prepared_batches(records: Iterable[Record], size: int = BATCH) -> Iterator[list[Row]]:
     it = iter(records)
     while chunk := list(islice(it, size)):
-        yield chunk
-
-
-def _content_hash(signals_json: str, meta_json: str, record: Record) -> str:
-    """What the entry says (not its id, not whether it is revoked): equal hashes mean unchanged."""
-    text = "\x00".join((signals_json, record.category or "", record.category_scheme or "", meta_json))
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+        yield [prepare(r) for r in chunk]
 
 
 def _matchable(signals_json: str) -> str:
@@ -119,23 +138,30 @@ _INSERT_COLUMNS = ("list_id", "entry_id", "category", "category_scheme", "meta",
 def _insert_sql(conn: Connection) -> str:
     # A plain executemany with tuples: SQLAlchemy's per-row parameter processing is most of an
     # import's time otherwise (measured), and these columns need no conversion.
-    marks = ", ".join(["?"] * len(_INSERT_COLUMNS)) if conn.dialect.paramstyle == "qmark" else \
-        ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(_INSERT_COLUMNS))
     return f"INSERT INTO entries ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"
 
 
-def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Record]) -> None:
-    latest: dict[str, Record] = {}
-    for record in batch:  # the same id twice in a file: the later record wins
-        latest[record.id] = record
-    existing = {row.entry_id: row for row in conn.execute(
+def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Row]) -> None:
+    latest: dict[str, Row] = {}
+    for row in batch:  # the same id twice in a file: the later record wins
+        latest[row.entry_id] = row
+    existing = {old.entry_id: old for old in conn.execute(
         select(entries.c.entry_id, entries.c.pk, entries.c.content_hash, entries.c.revoked, entries.c.signals)
         .where(entries.c.list_id == list_id, entries.c.entry_id.in_(list(latest))))}
     new_rows: list[tuple[object, ...]] = []
-    for entry_id, record in latest.items():
+    for entry_id, row in latest.items():
         old = existing.get(entry_id)
-        tombstone = record.revoked and not record.signals  # a deletion notice: id only
-        if tombstone and old is not None:
+        if old is None:
+            new_rows.append((list_id, entry_id, row.category, row.category_scheme, row.meta_json, row.signals_json,
+                             row.digest, row.revoked, act.id, act.id))
+            if row.revoked:
+                act.revoked += 1
+            else:
+                act.added += 1
+                act.content_changed |= row.matchable
+            continue
+        if row.tombstone:
             if old.revoked:
                 act.unchanged += 1
             else:
@@ -143,29 +169,17 @@ def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Record]) ->
                     revoked=True, last_import_id=act.id))
                 act.revoked += 1
             continue
-        signals_json = signals_to_json(record.signals)
-        meta_json = metadata_to_json(record.metadata)
-        digest = _content_hash(signals_json, meta_json, record)
-        if old is None:
-            new_rows.append((list_id, entry_id, record.category, record.category_scheme, meta_json, signals_json,
-                             digest, record.revoked, act.id, act.id))
-            if record.revoked:
-                act.revoked += 1
-            else:
-                act.added += 1
-                act.content_changed |= any(s.type in MATCHABLE for s in record.signals)
-            continue
-        if digest == old.content_hash and bool(old.revoked) == record.revoked:
+        if row.digest == old.content_hash and bool(old.revoked) == row.revoked:
             act.unchanged += 1
             continue
         conn.execute(update(entries).where(entries.c.pk == old.pk).values(
-            category=record.category, category_scheme=record.category_scheme, meta=meta_json,
-            signals=signals_json, content_hash=digest, revoked=record.revoked, last_import_id=act.id))
-        if record.revoked and not old.revoked and digest == old.content_hash:
+            category=row.category, category_scheme=row.category_scheme, meta=row.meta_json,
+            signals=row.signals_json, content_hash=row.digest, revoked=row.revoked, last_import_id=act.id))
+        if row.revoked and not old.revoked and row.digest == old.content_hash:
             act.revoked += 1
         else:
             act.updated += 1
-        if digest != old.content_hash and _matchable(signals_json) != _matchable(old.signals):
+        if row.digest != old.content_hash and _matchable(row.signals_json) != _matchable(old.signals):
             act.content_changed = True
     if new_rows:
         conn.exec_driver_sql(_insert_sql(conn), new_rows)
@@ -175,10 +189,17 @@ _seen_meta = MetaData()
 _seen = Table("vigil_seen_ids", _seen_meta, Column("entry_id", Text, primary_key=True), prefixes=["TEMPORARY"])
 
 
+@dataclass(frozen=True)
+class PreparedRows:
+    """Batches of rows already prepared (by a reader process: see ``reading``)."""
+
+    batches: Iterable[list[Row]]
+
+
 def import_records(
     store: Store,
     list_name: str,
-    records: Iterable[Record],
+    records: Iterable[Record] | PreparedRows,
     *,
     action: str = "import",
     format: str | None = None,
@@ -190,7 +211,7 @@ def import_records(
     on_batch: Callable[[int], None] | None = None,
     finish: Callable[[_Action], None] | None = None,
 ) -> ImportResult:
-    """Upsert ``records`` into a list (created if it does not exist), in one transaction.
+    """Upsert records into a list (created if it does not exist), in one transaction.
 
     ``replace``: the records are the whole list; entries they do not name are revoked.
     ``on_batch`` is told how many records were stored, batch by batch (progress).
@@ -205,10 +226,11 @@ def import_records(
             if replace:
                 _seen.create(conn, checkfirst=True)
                 conn.execute(_seen.delete())
-            for batch in _batches(records, BATCH):
+            batches = records.batches if isinstance(records, PreparedRows) else prepared_batches(records)
+            for batch in batches:
                 _apply(conn, info.id, act, batch)
                 if replace:
-                    conn.execute(insert(_seen), [{"entry_id": i} for i in {r.id for r in batch}])
+                    conn.execute(insert(_seen), [{"entry_id": i} for i in {r.entry_id for r in batch}])
                 result.records += len(batch)
                 if on_batch is not None:
                     on_batch(len(batch))
@@ -230,28 +252,6 @@ def import_records(
     return result
 
 
-class _HashingReader(io.RawIOBase):
-    """Reads a file once for its records and its sha256 (the import's provenance)."""
-
-    def __init__(self, raw: BinaryIO, on_bytes: Callable[[int], None] | None) -> None:
-        self._raw = raw
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-        self._on_bytes = on_bytes
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        if n:
-            self.sha256.update(buffer[:n])
-            self.size += n
-            if self._on_bytes is not None:
-                self._on_bytes(n)
-        return int(n or 0)
-
-
 def import_file(
     store: Store,
     path: str | os.PathLike[str],
@@ -264,33 +264,27 @@ def import_file(
     kind: ListKind | None = None,
     settings: ListSettings | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    pipeline: bool | None = None,
 ) -> ImportResult:
-    """Import a hash-list file (format detected from its content unless named)."""
+    """Import a hash-list file (format detected from its content unless named).
+
+    ``pipeline``: read the file in a second process (default: for large files, given two cores).
+    """
+    from .reading import FileRows  # reading builds on this module
+
     name = display_path(path)
     try:
-        raw = open_readonly(path)
+        with open_readonly(path) as raw:
+            if not os.path.isfile(path):
+                raise InputUnusable(f"{name} is not a regular file")
+            head = raw.read(_HEAD)
     except OSError as exc:
         raise InputUnusable(f"cannot open {name}: {exc.strerror or exc}") from exc
-    with raw:
-        if not os.path.isfile(path):
-            raise InputUnusable(f"{name} is not a regular file")
-        head = raw.read(_HEAD)
-        raw.seek(0)
-        fmt = get_format(format) if format else detect_format(head)
-        reader = _HashingReader(raw, on_bytes)
-        stream = io.BufferedReader(reader, buffer_size=1 << 20)
-        notes = ReadNotes()
-        records = fmt.read(stream, source=name, options=ReadOptions(signal=signal), notes=notes)
-
+    fmt = get_format(format) if format else detect_format(head)
+    with FileRows(path, fmt.name, signal=signal, on_bytes=on_bytes, pipeline=pipeline) as rows:
         def finish(act: _Action) -> None:
-            stream.read()  # whatever follows the last record still belongs to the file's hash
-            act.file_sha256 = reader.sha256.hexdigest()
-            act.file_size = reader.size
-            act.notes = dict(notes.skipped)
+            act.file_sha256, act.file_size, act.notes = rows.sha256, rows.size, rows.notes
 
-        try:
-            return import_records(store, list_name, records, action="import", format=fmt.name,
-                                  file_name=Path(os.fsdecode(path)).name, replace=replace, source=source,
-                                  kind=kind, settings=settings, finish=finish)
-        except OSError as exc:
-            raise InputUnusable(f"cannot read {name}: {exc.strerror or exc}") from exc
+        return import_records(store, list_name, PreparedRows(rows.batches()), action="import", format=fmt.name,
+                              file_name=Path(os.fsdecode(path)).name, replace=replace, source=source, kind=kind,
+                              settings=settings, finish=finish)
