@@ -56,30 +56,32 @@ class FileProgress:
 
 
 class ByteProgress:
-    """Bytes of one file read against its size (an import), or items done (compiling)."""
+    """Bytes of one file read against its size (an import).
 
-    def __init__(self, label: str, *, total: int, enabled: bool, unit_bytes: bool = True) -> None:
+    The bar (and its drawing thread) starts at the first advance, so a caller may fork
+    a worker inside the ``with`` block before any thread exists.
+    """
+
+    def __init__(self, label: str, *, total: int, enabled: bool) -> None:
         self._progress: Progress | None = None
+        self._started = False
         if enabled:
-            columns = [TextColumn(f"[bold]{label}"), BarColumn()]
-            if unit_bytes:
-                columns += [DownloadColumn(), TransferSpeedColumn()]
-            else:
-                columns += [TextColumn("{task.completed:,.0f}/{task.total:,.0f}")]
-            columns += [TimeElapsedColumn(), TimeRemainingColumn()]
-            self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
+            self._progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), DownloadColumn(),
+                                      TransferSpeedColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                                      console=Console(stderr=True), transient=True)
             self._task = self._progress.add_task(label, total=max(total, 1))
 
     def __enter__(self) -> ByteProgress:
-        if self._progress is not None:
-            self._progress.start()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._started:
             self._progress.stop()
 
     def advance(self, amount: int) -> None:
         if self._progress is not None:
+            if not self._started:
+                self._progress.start()
+                self._started = True
             self._progress.update(self._task, advance=amount)
