@@ -399,6 +399,21 @@ def ground_truth(args: argparse.Namespace, hashes: np.ndarray, queries: np.ndarr
     return {"cached": False, "seconds": seconds, "qps": len(queries) / seconds}
 
 
+def matches_by_kind(truth: np.ndarray, hashes: np.ndarray, queries: np.ndarray, kinds: list[str]
+                    ) -> dict[str, dict[str, Any]]:
+    """How the queries of each kind match: how many find anything, and at what distances."""
+    q, row = truth >> 32, truth & 0xFFFFFFFF
+    dist = np.bitwise_count(hashes[row].view(np.uint64) ^ queries[q].view(np.uint64)).sum(axis=1)
+    kind_of = np.array(kinds)
+    out: dict[str, dict[str, Any]] = {}
+    for kind in QUERY_MIX:
+        mine = kind_of[q] == kind
+        out[kind] = {"queries": int(np.count_nonzero(kind_of == kind)), "with_match": int(np.unique(q[mine]).size),
+                     "matches": int(np.count_nonzero(mine)),
+                     "distance_0_7_15_23_31": np.histogram(dist[mine], bins=[0, 8, 16, 24, 32])[0].tolist()}
+    return out
+
+
 def _run_worker(args: argparse.Namespace, worker: str, subset: int = 0, setting: str = "") -> dict[str, Any]:
     """One index in its own process, so its memory is measured alone and freed afterwards."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--n", str(args.n), "--real", str(args.real),
@@ -440,13 +455,20 @@ def report(args: argparse.Namespace, meta: dict[str, Any], truth_info: dict[str,
              f"recoloured) among uniform random ones. Queries: {args.queries:,} "
              f"({', '.join(f'{k} {v:.0%}' for k, v in QUERY_MIX.items())}); {int(np.load(_truth_path(args)).size):,} "
              "matches in all. Recall is against a brute-force scan of every pair.", ""]
+    kind_rows = [[kind, f"{k['queries']:,}", f"{k['with_match']:,}", f"{k['matches']:,}",
+                  " / ".join(f"{c:,}" for c in k["distance_0_7_15_23_31"])]
+                 for kind, k in truth_info["by_kind"].items()]
+    lines += table(["query kind", "queries", "with a match", "matches", "matches at distance 0-7 / 8-15 / 16-23 / "
+                    "24-31"], kind_rows)
     headers = ["index", "setting", "queries", "queries/s", "vs FAISS flat", "recall", "build s", "bytes/hash",
                "RSS growth/hash", "RSS growth", "load + first query (fresh process)"]
     rows = []
     for name, r in results.items():
         setting = ""
-        if name == "vigil":
+        if name.startswith("vigil"):
             setting = "8 x 32-bit chunk tables, exact"
+        elif name == "faiss-flat":
+            setting = "every pair compared"
         elif r.get("setting"):
             setting = "nhash={}, b={}, nflip={}".format(*r["setting"])
         rows.append(_row(name, setting, r, n, base_qps))
@@ -491,14 +513,17 @@ def main() -> None:
     if args.worker:
         _worker(args)
         return
-    hashes, queries, _, meta = make_data(args.n, args.real, args.queries)
+    hashes, queries, kinds, meta = make_data(args.n, args.real, args.queries)
     truth_info = ground_truth(args, hashes, queries)
+    truth_info["by_kind"] = matches_by_kind(np.load(_truth_path(args)), hashes, queries, kinds)
     del hashes, queries
     gc.collect()
     results: dict[str, dict[str, Any]] = {"vigil": _run_worker(args, "vigil")}
     results["faiss-flat"] = _run_worker(args, "faiss-flat", subset=args.flat_queries)
     for setting in filter(None, args.multihash.split(";")):
         results[f"faiss-multihash {setting}"] = _run_worker(args, "faiss-multihash", args.multihash_queries, setting)
+    # Measured again last: on a shared machine the load changes over the run's minutes.
+    results["vigil, again after the peers"] = _run_worker(args, "vigil")
     lines = report(args, meta, truth_info, results)
     print("\n".join(lines))
     RESULTS.mkdir(parents=True, exist_ok=True)
