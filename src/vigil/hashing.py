@@ -35,6 +35,7 @@ class HashOptions:
     dihedral: bool = False
     variants: bool = False  # query expansion: mirrored, rotated and border-trimmed hashes of each photo
     derived: bool = False  # media-backed lists: the extra hashes that find edited copies
+    windows: bool = False  # queries against media-backed lists: the photo's anchored windows
     video_threads: int | None = None  # threads hashing one video's frames (None: one per core)
 
 
@@ -48,6 +49,7 @@ class FileResult:
     pdq_dihedral: dict[str, str] | None = None
     pdq_variants: list[tuple[str, str, int]] | None = None  # (name, hex, quality), "original" first
     pdq_derived: list[tuple[str, str, int]] | None = None  # (label, hex, quality)
+    pdq_windows: list[tuple[str, str, int]] | None = None  # (name, hex, quality)
     vpdq: list[vpdq.VpdqFeature] | None = None
     error: str | None = None
     format: str | None = field(default=None, compare=False)
@@ -124,11 +126,12 @@ def _hash_media(result: FileResult, path: str, data: bytes | None, options: Hash
     if result.kind is Kind.IMAGE:
         source: io.BytesIO | str = io.BytesIO(data) if data is not None else path
         hashes = pdq.hash_photo_full(source, mode=options.mode, limits=options.limits, dihedral=options.dihedral,
-                                     variants=options.variants, derived=options.derived)
+                                     variants=options.variants, derived=options.derived, windows=options.windows)
         result.pdq = hashes.pdq
         result.pdq_dihedral = hashes.dihedral
         result.pdq_variants = hashes.variants
         result.pdq_derived = hashes.derived
+        result.pdq_windows = hashes.windows
     elif result.kind is Kind.VIDEO:
         features: list[vpdq.VpdqFeature] = []
         result.vpdq = features

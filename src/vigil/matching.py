@@ -23,6 +23,7 @@ from .index.vpdq import score_candidates, unique_quality_frames
 from .lists.catalog import ListInfo, ListKind, all_lists
 from .lists.model import HEX_SIGNALS, normalise_hex
 from .media.source import display_path
+from .signals.variants import windows_agree
 from .signals.vpdq import VpdqFeature, parse_line
 from .store import Store
 from .store.schema import entries
@@ -31,6 +32,14 @@ __all__ = [
     "PdqQuery", "Query", "Match", "QueryResult", "Matcher", "parse_hash_line", "iter_hash_queries",
     "query_from_result",
 ]
+
+
+WINDOW = "window"  # derived labels and query variant names of anchored windows contain this word
+
+
+def is_window(name: str) -> bool:
+    """Whether a query variant is an anchored window ("window l…", "trimmed WxH+X+Y window l…")."""
+    return name.startswith(WINDOW) or f" {WINDOW} " in name
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,11 @@ class Matcher:
                     on_compile(name)
             self.compiled.append(load_compiled(store, info.id, info.content_version, on_build=announce))
 
+    @property
+    def wants_windows(self) -> bool:
+        """Whether some list holds derived windows (media-backed): queries then bring theirs."""
+        return any(label.startswith(WINDOW) for comp in self.compiled for label in comp.tags)
+
     def match(self, query: Query) -> QueryResult:
         return self.match_many([query])[0]
 
@@ -190,13 +204,27 @@ class Matcher:
             return
         bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
         found = comp.pdq.search(bits, info.settings.pdq_threshold)
+        # Windows (parts of photos) match only windows, and only when two of them agree on the
+        # crop and scale that relate the copy to the listed photo (variants.windows_agree).
+        windows: dict[tuple[int, int], list[tuple[str, str, int]]] = {}
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
             listed_quality = int(comp.pdq_quality[row])
             if 0 <= listed_quality < gate:
                 continue
             i, variant = asked[q]
             tag = comp.tags[int(comp.pdq_tag[row])] or None
-            hits[i].append(_Hit(pos, int(comp.pdq_pk[row]), "pdq", int(dist), variant.variant, tag))
+            pk = int(comp.pdq_pk[row])
+            listed_window = tag is not None and tag.startswith(WINDOW)
+            if listed_window != is_window(variant.variant):
+                continue
+            if listed_window:
+                windows.setdefault((i, pk), []).append((variant.variant, str(tag), int(dist)))
+            else:
+                hits[i].append(_Hit(pos, pk, "pdq", int(dist), variant.variant, tag))
+        for (i, pk), pairs in windows.items():
+            if len(pairs) >= 2 and windows_agree((name, label) for name, label, _ in pairs):
+                name, label, dist = min(pairs, key=lambda p: p[2])
+                hits[i].append(_Hit(pos, pk, "pdq", dist, name, label))
 
     @staticmethod
     def _videos(pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
@@ -278,6 +306,7 @@ def query_from_result(result: FileResult) -> Query:
         query.pdq = [PdqQuery(name, value, quality) for name, value, quality in result.pdq_variants]
     elif result.pdq is not None:
         query.pdq = [PdqQuery("original", result.pdq.hash, result.pdq.quality)]
+    query.pdq += [PdqQuery(name, value, quality) for name, value, quality in result.pdq_windows or ()]
     if result.vpdq:  # a damaged video still matches on the frames hashed before the damage
         query.vpdq = result.vpdq
     return query

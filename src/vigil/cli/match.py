@@ -72,8 +72,10 @@ def match_command(
             for result in matcher.match_many(batch):
                 emit(result)
     else:
-        missing = _match_paths(matcher, [os.fspath(p) for p in paths or []], emit, HashOptions(
-            mode=mode, seconds_per_hash=seconds_per_hash, variants=expand), jobs, not quiet and interactive())
+        options = HashOptions(mode=mode, seconds_per_hash=seconds_per_hash, variants=expand,
+                              windows=expand and matcher.wants_windows)
+        missing = _match_paths(matcher, [os.fspath(p) for p in paths or []], emit, options, jobs,
+                               not quiet and interactive())
         if missing:
             raise InputUnusable(f"cannot open {', '.join(missing[:3])}" + (" …" if len(missing) > 3 else ""))
     if not json_out and interactive():

@@ -95,6 +95,9 @@ class PhotoHashes:
     variants: list[tuple[str, str, int]] | None = None
     # When asked for: (label, hex, quality) of the hashes a media-backed list keeps beside the PDQ
     derived: list[tuple[str, str, int]] | None = None
+    # When asked for: (name, hex, quality) of the query's anchored windows (matched against the
+    # derived windows of media-backed lists only)
+    windows: list[tuple[str, str, int]] | None = None
 
 
 def hash_photo_full(
@@ -105,6 +108,7 @@ def hash_photo_full(
     dihedral: bool = False,
     variants: bool = False,
     derived: bool = False,
+    windows: bool = False,
 ) -> PhotoHashes:
     """PDQ of a photo file (first frame of an animation), and if asked its dihedral hashes,
     its query variants (``vigil.signals.variants.query_variants``) and the derived hashes a
@@ -118,18 +122,18 @@ def hash_photo_full(
         source = io.BytesIO(source)
     image = open_photo(source, limits)
     width, height = image.size
-    full = mode is Mode.EXACT or variants or derived or not _pdqcore.AVAILABLE
+    full = mode is Mode.EXACT or variants or derived or windows or not _pdqcore.AVAILABLE
     reduce = 1 if full else _pdqfast.reduction_for(width, height)
     rgb = decode_rgb(image, reduce=reduce)
-    if variants or derived:
-        from . import variants as _variants  # heavier (OpenCV-free, but more code): only when asked
+    if variants or derived or windows:
+        from . import variants as _variants  # more work per photo: only when asked
 
-        own = hash_rgb(rgb)
         return PhotoHashes(
-            own,
+            hash_rgb(rgb),
             dihedral_rgb(rgb)[0] if dihedral else None,
             [(v.name, v.hash, v.quality) for v in _variants.query_variants(rgb)] if variants else None,
             [(d.derived, d.hash, d.quality) for d in _variants.media_signals(rgb)] if derived else None,
+            [(v.name, v.hash, v.quality) for v in _variants.query_windows(rgb)] if windows else None,
         )
     if reduce == 1:
         if dihedral:

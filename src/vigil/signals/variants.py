@@ -1,0 +1,644 @@
+"""PDQ variants of a photo, so that edited copies still match.
+
+Plain PDQ finds re-encoded, resized and recoloured copies, but not mirrored, rotated,
+bordered or cropped ones. The remedies here are pure functions over an RGB image (a
+height x width x 3 uint8 array; the caller decodes the file), and all of them only add
+PDQ hashes matched by the usual rule (Hamming distance <= 31, quality >= 50), so they
+reuse the PDQ range index:
+
+* :func:`query_variants` - for the photo being checked, against any list: its eight
+  orientations (a mirrored or rotated copy of a listed photo has one orientation whose
+  hash is the listed hash) and the photo with borders trimmed away (letterbox bars, the
+  canvas, bars and text around a photo in a screenshot, a meme's caption bar), found by
+  :func:`content_boxes`.
+* :func:`media_signals` - for a list made from media an agency holds: PDQ of windows
+  anchored on the photo's own corners, stored per listed photo, so that crops (which no
+  query-side trick can undo) are found; :func:`query_windows` computes the windows of a
+  photo being checked, to look up among them.
+
+Why these and not others (a fixed set of crops, local features) is measured in
+``bench/edit_recall.py``; results in ``bench/results/edit_recall.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from PIL import Image
+
+from . import _pdqcore
+from .pdq import DIHEDRAL_NAMES, dihedral_rgb, hash_rgb
+
+__all__ = [
+    "DESCRIPTIONS",
+    "Box",
+    "DerivedHash",
+    "Variant",
+    "content_boxes",
+    "media_signals",
+    "query_variants",
+    "query_windows",
+    "windows_agree",
+]
+
+# What each orientation name means, in words (Meta's names, also printed by `vigil hash --dihedral`).
+# A query variant named so is the photo turned that way: it matches a listed photo of which the
+# photo is a copy turned the opposite way.
+DESCRIPTIONS = {
+    "original": "as is",
+    "rotate90": "turned a quarter anticlockwise",
+    "rotate180": "turned upside down",
+    "rotate270": "turned a quarter clockwise",
+    "flipx": "mirrored top to bottom",
+    "flipy": "mirrored left to right",
+    "flipplus1": "mirrored about the main diagonal (transposed)",
+    "flipminus1": "mirrored about the other diagonal",
+    "trimmed": "cut to the box given as WxH+X+Y (width, height, left, top in pixels): borders, bars, "
+    "canvas and captions around it trimmed away",
+    "window": "a window of the photo spanned by two of its corners, given as the percent cut from "
+    "each side (l, t, r, b)",
+}
+
+
+class Variant(NamedTuple):
+    """One PDQ hash of a photo being checked: the photo as is, or undoing a likely edit."""
+
+    name: str  # e.g. "original", "flipy", "trimmed 640x480+0+120", "trimmed 640x480+0+120 rotate90"
+    hash: str  # 64 lower-case hex digits
+    quality: int  # 0-100
+
+
+class DerivedHash(NamedTuple):
+    """One extra PDQ hash stored for a photo in a list made from media: of a region of it."""
+
+    derived: str  # which region, e.g. "window l12.5 t3.1 r40.0 b22.7" (percent cut from each side)
+    hash: str
+    quality: int
+
+
+class Box(NamedTuple):
+    """A rectangle of an image in pixels: rows top..bottom-1, columns left..right-1."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    def geometry(self) -> str:
+        """ImageMagick's WxH+X+Y, as variant names give it."""
+        return f"{self.right - self.left}x{self.bottom - self.top}+{self.left}+{self.top}"
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        shape = getattr(rgb, "shape", None)
+        dtype = getattr(rgb, "dtype", type(rgb).__name__)
+        raise ValueError(f"expected an RGB photo as a height x width x 3 uint8 array, got shape {shape} of {dtype}")
+    return np.ascontiguousarray(rgb)
+
+
+# ---------------------------------------------------------------- hashing regions of one photo
+class _Regions:
+    """PDQ of regions of one photo; the luma is computed once where the fast core is there."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self._rgb = rgb
+        self._luma = _pdqcore.luma_like_pdqhash(rgb) if _pdqcore.AVAILABLE else None
+
+    @classmethod
+    def from_luma(cls, luma: np.ndarray) -> _Regions:
+        """Regions of a luma image (float32): hashed by the fast core, else by pdqhash on grey RGB."""
+        regions = cls.__new__(cls)
+        regions._luma = luma if _pdqcore.AVAILABLE else None
+        regions._rgb = np.repeat(np.clip(luma + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        return regions
+
+    @property
+    def luma(self) -> np.ndarray:
+        return self._luma if self._luma is not None else _luma(self._rgb)
+
+    def hash(self, box: Box) -> tuple[str, int]:
+        top, bottom, left, right = box
+        if self._luma is not None:
+            return _pdqcore.hash_from_luma(self._luma[top:bottom, left:right])
+        result = hash_rgb(self._rgb[top:bottom, left:right])
+        return result.hash, result.quality
+
+    def dihedral(self, box: Box) -> tuple[dict[str, str], int]:
+        top, bottom, left, right = box
+        if self._luma is not None:
+            return _pdqcore.dihedral_from_luma(self._luma[top:bottom, left:right])
+        return dihedral_rgb(self._rgb[top:bottom, left:right])
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """PDQ's luma (ITU-R 601 weights) as float32, for when the fast core is unavailable."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    return np.asarray(rgb.astype(np.float32) @ weights, np.float32)
+
+
+# ---------------------------------------------------------------- query side: orientations and trimming
+def query_variants(rgb: np.ndarray) -> list[Variant]:
+    """The hashes to look up for a photo being checked, against any list.
+
+    First the photo in its eight orientations, named by ``DIHEDRAL_NAMES`` (``"original"`` first;
+    :data:`DESCRIPTIONS` says each in words), then for each box :func:`content_boxes` finds, the
+    photo trimmed to it, in the eight orientations: ``"trimmed WxH+X+Y"``, ``"trimmed WxH+X+Y
+    rotate90"``, ... (a mirrored photo with a caption bar needs both at once). A variant whose hash
+    equals an earlier one is left out: 8 variants for most photos, up to 32.
+    """
+    rgb = _check_rgb(rgb)
+    regions = _Regions(rgb)
+    h, w = rgb.shape[:2]
+    variants: list[Variant] = []
+    seen: set[str] = set()
+
+    def add(prefix: str, box: Box) -> None:
+        hashes, quality = regions.dihedral(box)
+        for name in DIHEDRAL_NAMES:
+            label = name if not prefix else prefix if name == "original" else f"{prefix} {name}"
+            if hashes[name] not in seen:
+                seen.add(hashes[name])
+                variants.append(Variant(label, hashes[name], quality))
+
+    add("", Box(0, h, 0, w))
+    for box in content_boxes(rgb):
+        add(f"trimmed {box.geometry()}", box)
+    return variants
+
+
+# Border detection works line by line (rows, then columns) on a reduced copy of the image: a line is
+# "flat" when nearly all its pixels are one colour. Three peelers strip lines from each side in turn:
+#   border:     lines of the outermost line's colour (letterbox, pillarbox, a frame);
+#   one colour: lines of that one canvas colour, and busy bands (text) between them (a caption bar);
+#   canvas:     flat lines of any colour, and busy bands between them (a screenshot's bars, text, icons).
+_WORK_SIDE = 384  # the reduced copy's long side, at most
+_TOLERANCE = 10  # levels a pixel may differ from a colour and still count as it (JPEG noise)
+_OUTLIERS = 0.02  # share of a flat line's pixels that may differ (a stray pixel, ringing)
+_THIN = 0.03  # a busy band this thin (share of the axis) between canvas lines is text or icons
+_CANVAS_SHARE = 0.5  # a thicker busy band is canvas if this share of its pixels is canvas colour
+_MIN_SIDE = 0.1  # a content box under this share of the image's width or height is not believed ...
+_MIN_AREA = 0.05  # ... nor one under this share of its area
+_MIN_TRIM = 0.02  # a trim of less than this share of the area changes PDQ too little to be a variant
+_SAME_BOX = 0.01  # boxes whose sides all agree within this share of the image are one box
+
+
+def _reduce(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """Box-filter reduction by a whole factor to at most _WORK_SIDE a side (Pillow's C), and the factor."""
+    k = max(1, -(-max(rgb.shape[:2]) // _WORK_SIDE))
+    image = Image.fromarray(rgb)
+    return np.asarray(image.reduce(k) if k > 1 else image), k
+
+
+@numba.njit(cache=True, nogil=True)
+def _off_share(lines: np.ndarray, colours: np.ndarray, tolerance: int) -> np.ndarray:  # pragma: no cover - jitted
+    """Share of each line's pixels further than ``tolerance`` (in any channel) from that line's colour."""
+    n, length = lines.shape[0], lines.shape[1]
+    out = np.empty(n, np.float64)
+    for i in range(n):
+        off = 0
+        for j in range(length):
+            for c in range(3):
+                if abs(np.int32(lines[i, j, c]) - np.int32(colours[i, c])) > tolerance:
+                    off += 1
+                    break
+        out[i] = off / max(length, 1)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _line_colours(lines: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
+    """Each line's colour: the per-channel median of up to 31 evenly spaced pixels."""
+    n, length = lines.shape[0], lines.shape[1]
+    step = max(1, length // 31)
+    count = (length + step - 1) // step
+    out = np.empty((n, 3), np.uint8)
+    sample = np.empty(count, np.uint8)
+    for i in range(n):
+        for c in range(3):
+            for k in range(count):  # insertion sort of at most 31 values
+                v = lines[i, k * step, c]
+                m = k
+                while m > 0 and sample[m - 1] > v:
+                    sample[m] = sample[m - 1]
+                    m -= 1
+                sample[m] = v
+            out[i, c] = sample[count // 2]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _canvas_share(lines: np.ndarray, a: np.ndarray, b: np.ndarray, tolerance: int) -> float:  # pragma: no cover
+    """Share of the pixels of ``lines`` within ``tolerance`` of colour ``a`` or of colour ``b``."""
+    n, length = lines.shape[0], lines.shape[1]
+    hits = 0
+    for i in range(n):
+        for j in range(length):
+            near_a = True
+            near_b = True
+            for c in range(3):
+                v = np.int32(lines[i, j, c])
+                if abs(v - np.int32(a[c])) > tolerance:
+                    near_a = False
+                if abs(v - np.int32(b[c])) > tolerance:
+                    near_b = False
+            if near_a or near_b:
+                hits += 1
+    return float(hits / max(n * length, 1))
+
+
+def _flat(lines: np.ndarray) -> np.ndarray:
+    """Whether each line (n x length x 3) is nearly one colour."""
+    lines = np.ascontiguousarray(lines)
+    return np.asarray(_off_share(lines, _line_colours(lines), _TOLERANCE) <= _OUTLIERS)
+
+
+def _near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether colours (... x 3) are within the tolerance of each other."""
+    return np.asarray(np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=-1) <= _TOLERANCE)
+
+
+def _peel_border(lines: np.ndarray, outside: np.ndarray | None) -> int:
+    """How many leading lines are a uniform border: flat lines of the colour outside them (once a
+    first pass has found it), or of the outermost line's colour."""
+    lines = np.ascontiguousarray(lines)
+    if not len(lines):
+        return 0
+    colours = _line_colours(lines)
+    flat = _off_share(lines, colours, _TOLERANCE) <= _OUTLIERS
+    if outside is None:
+        if not flat[0]:
+            return 0
+        outside = colours[0]
+    same = flat & _near(colours, outside)
+    return int(np.argmin(same)) if not same.all() else len(lines)
+
+
+def _peel_canvas(lines: np.ndarray, outside: np.ndarray | None, one_colour: bool = False) -> int:
+    """How many leading lines are canvas: flat lines, and busy bands (text, icons) that flat lines
+    separate from what lies further in.
+
+    A busy band counts as canvas when more lies beyond it than its own size (else it is likely the
+    photo), and when it is thin or mostly canvas colour. Given ``outside`` (the canvas colour found
+    beyond these lines by a first pass) or with ``one_colour`` (a caption bar, a frame), flat lines
+    count only in that one colour, so a dark band at the photo's own edge is not taken for canvas;
+    otherwise flat lines of any colour count (a screenshot's status bar, app bar and page differ).
+    """
+    lines = np.ascontiguousarray(lines)
+    n = len(lines)
+    if not n:
+        return 0
+    colours = _line_colours(lines)
+    flat = _off_share(lines, colours, _TOLERANCE) <= _OUTLIERS
+    canvas = outside
+    if canvas is None and one_colour:
+        if not flat[0]:
+            return 0
+        canvas = colours[0]
+    if canvas is not None:
+        flat &= _near(colours, canvas)
+    i = 0
+    while i < n:
+        if flat[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not flat[j]:
+            j += 1
+        if j == n or j - i > n - j:
+            break
+        if i:
+            before = colours[i - 1]
+        elif canvas is not None:
+            before = canvas
+        else:
+            break  # a busy first line with nothing known outside it: no border on this side
+        # The canvas colour may differ on either side of a band (a navigation bar below a page).
+        if j - i > _THIN * n and _canvas_share(lines[i:j], before, colours[j], _TOLERANCE) < _CANVAS_SHARE:
+            break
+        i = j
+    return i
+
+
+def _peel_one_colour(lines: np.ndarray, outside: np.ndarray | None) -> int:
+    return _peel_canvas(lines, outside, one_colour=True)
+
+
+_Peel = Callable[[np.ndarray, "np.ndarray | None"], int]
+
+
+def _outside(line: np.ndarray) -> np.ndarray | None:
+    """The colour of the line just outside a box, if it is flat (canvas); else None."""
+    line = np.ascontiguousarray(line[None])
+    colour = _line_colours(line)
+    return colour[0] if _off_share(line, colour, _TOLERANCE)[0] <= _OUTLIERS else None
+
+
+def _box_by(image: np.ndarray, peel: _Peel) -> Box:
+    """Peel each side in turn until nothing changes: columns peeled restrict the rows, and back."""
+    h, w = image.shape[:2]
+    top, bottom, left, right = 0, h, 0, w
+    for _ in range(3):
+        before = (top, bottom, left, right)
+        top += peel(image[top:bottom, left:right], _outside(image[top - 1, left:right]) if top else None)
+        bottom -= peel(image[top:bottom, left:right][::-1],
+                       _outside(image[bottom, left:right]) if bottom < h else None)
+        left += peel(image[top:bottom, left:right].transpose(1, 0, 2),
+                     _outside(image[top:bottom, left - 1]) if left else None)
+        right -= peel(image[top:bottom, left:right].transpose(1, 0, 2)[::-1],
+                      _outside(image[top:bottom, right]) if right < w else None)
+        if bottom - top < 2 or right - left < 2 or (top, bottom, left, right) == before:
+            break
+    return Box(top, bottom, left, right)
+
+
+def _edge(lines: np.ndarray, at: int, reach: int) -> int:
+    """The photo's first line near ``at``, lines running from the canvas inward, at full size.
+
+    Canvas here is the colour of the lines just outside, with twice the usual tolerance and a tenth
+    of the pixels free: JPEG rings for a few pixels beside the photo's edge.
+    """
+    lo, hi = max(0, at - reach), min(len(lines), at + reach + 1)
+    near = np.ascontiguousarray(lines[lo:hi])
+    colours = _line_colours(near)
+    outer = np.median(colours[: max(1, at - lo)], axis=0).astype(np.uint8)
+    canvas = _off_share(near, np.ascontiguousarray(np.broadcast_to(outer, colours.shape)), 2 * _TOLERANCE) <= 0.1
+    k = at - lo
+    while k > 0 and not canvas[k - 1]:  # the reduced box began inside the photo
+        k -= 1
+    while k < len(canvas) - 1 and canvas[k]:  # or in canvas (a reduced pixel half canvas, half photo)
+        k += 1
+    return lo + k
+
+
+def _refine(rgb: np.ndarray, box: Box, factor: int) -> Box:
+    """Move each trimmed side to the exact pixel: a reduced pixel spans ``factor`` full-size ones."""
+    h, w = rgb.shape[:2]
+    top, bottom, left, right = box
+    reach = factor + 1
+    if top > 0:
+        top = _edge(rgb[:, left:right], top, reach)
+    if bottom < h:
+        bottom = h - _edge(rgb[::-1, left:right], h - bottom, reach)
+    if left > 0:
+        left = _edge(rgb[top:bottom].transpose(1, 0, 2), left, reach)
+    if right < w:
+        right = w - _edge(rgb[top:bottom, ::-1].transpose(1, 0, 2), w - right, reach)
+    return Box(top, bottom, left, right)
+
+
+def content_boxes(rgb: np.ndarray) -> list[Box]:
+    """Where the photo inside an image probably is, when borders surround it: up to three boxes.
+
+    Each peeler strips lines from every side of a reduced copy until it meets the photo, and the
+    box it leaves is then fitted to the exact pixel. The border peeler strips lines of one colour
+    (letterbox and pillarbox bars, a plain frame); the one-colour peeler also strips text in that
+    colour's band (a meme's caption); the canvas peeler strips flat lines of any colour and the
+    thin or mostly-canvas text and icon bands between them (a phone or desktop screenshot: status
+    bar, app bar, caption, like counts, a column of text beside the photo). Lines count as flat
+    through JPEG noise and a stray pixel.
+
+    An image without borders gives none, so does a box under 10% of a side or 5% of the area (the
+    "border" is then more likely part of the photo), or one trimming under 2% of the area. Dark or
+    flat bands at the photo's own edge can still be taken for border; the whole image is always
+    looked up too, so that costs only the extra lookups.
+    """
+    rgb = _check_rgb(rgb)
+    h, w = rgb.shape[:2]
+    if min(h, w) < 16:
+        return []
+    small, k = _reduce(rgb)
+    sh, sw = small.shape[:2]
+    boxes: list[Box] = []
+    for peel in (_peel_border, _peel_one_colour, _peel_canvas):
+        top, bottom, left, right = _box_by(small, peel)
+        if (top, bottom, left, right) == (0, sh, 0, sw) or bottom - top < 2 or right - left < 2:
+            continue
+        box = _refine(rgb, Box(top * k, min(h, bottom * k), left * k, min(w, right * k)), k)
+        bh, bw = box.bottom - box.top, box.right - box.left
+        if bh < _MIN_SIDE * h or bw < _MIN_SIDE * w or bh * bw < _MIN_AREA * h * w:
+            continue
+        if bh * bw > (1 - _MIN_TRIM) * h * w:
+            continue
+        tolerance = _SAME_BOX * max(h, w)
+        if all(max(abs(a - b) for a, b in zip(box, other, strict=True)) > tolerance for other in boxes):
+            boxes.append(box)
+    return boxes
+
+
+# ---------------------------------------------------------------- media-backed lists: anchored windows
+# Crops defeat PDQ: its 16x16 DCT moves past the threshold once one side moves by about 1% of the
+# photo, so a fixed set of crops would need hundreds per photo. Windows spanned by pairs of the
+# photo's own corners move with the scene instead of the frame: a crop keeps every window whose two
+# corners it keeps, at the same pixels, whatever was cut.
+_ANCHOR_SIDE = 256  # corners are found on the luma reduced to this long side
+_ANCHORS = 14  # the strongest corners kept: up to 91 pairs (12 found 92% of 12% crops, 14 found 97%)
+_ANCHOR_SPACING = 0.06  # of the long side: a corner this close to a stronger one is dropped
+_ANCHOR_FLOOR = 0.01  # a corner weaker than this share of the strongest is dropped
+_ANCHOR_MARGIN = 3  # reduced pixels at the image's edge where corners are the frame's, not the scene's
+_WINDOW_WIDE = 0.3  # a window spans at least this share of the width or of the height ...
+_WINDOW_MIN = 0.15  # ... and at least this share of both (smaller ones match too loosely)
+_WINDOW_SIDE = 1024  # windows are hashed on the photo reduced to at most this long side
+_MIN_QUALITY = 50  # PDQ's own threshold: a weaker window would only match by chance
+
+
+def _smooth(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """A separable filter with mirrored borders (float32)."""
+    r = len(taps) // 2
+    padded = np.pad(image, r, mode="reflect")
+    h, w = image.shape
+    rows = sum(t * padded[:, k : k + w] for k, t in enumerate(taps))
+    return np.asarray(sum(t * rows[k : k + h, :] for k, t in enumerate(taps)), np.float32)
+
+
+def _corner_strength(luma: np.ndarray) -> np.ndarray:
+    """Shi-Tomasi corner strength: the smaller eigenvalue of the local gradient structure tensor."""
+    gauss = np.exp(-0.5 * np.arange(-3, 4) ** 2).astype(np.float32)
+    image = _smooth(luma, gauss / gauss.sum())  # JPEG blocking and grain make no corners
+    padded = np.pad(image, 1, mode="reflect")
+    gx = (padded[1:-1, 2:] - padded[1:-1, :-2]) * 0.5
+    gy = (padded[2:, 1:-1] - padded[:-2, 1:-1]) * 0.5
+    box = np.full(5, 1 / 5, np.float32)
+    a, b, c = _smooth(gx * gx, box), _smooth(gx * gy, box), _smooth(gy * gy, box)
+    return np.asarray((a + c) / 2 - np.sqrt(((a - c) / 2) ** 2 + b * b), np.float32)
+
+
+def _vertex(three: np.ndarray) -> float:
+    """Where the parabola through three samples peaks, as an offset from the middle one (-0.5..0.5)."""
+    left, mid, right = (float(v) for v in three)
+    curve = left - 2 * mid + right
+    return 0.0 if curve >= 0 else max(-0.5, min(0.5, 0.5 * (left - right) / curve))
+
+
+def _anchors(luma: np.ndarray) -> np.ndarray:
+    """The photo's strongest well-spaced corners, as (x, y) in full-size pixels, to a fraction of one.
+
+    Found on a reduction to a fixed size, so a copy of another size has the same ones; a crop loses
+    only those it cuts away (and may gain a few of its own as stronger ones go).
+    """
+    h, w = luma.shape
+    scale = _ANCHOR_SIDE / max(h, w)
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    if min(sw, sh) < 4 * _ANCHOR_MARGIN:
+        return np.zeros((0, 2))
+    small = np.asarray(Image.fromarray(luma, "F").resize((sw, sh), Image.Resampling.BOX), np.float32)
+    strength = _corner_strength(small)
+    peak = float(strength.max())
+    if peak <= 1e-3:  # flat: no corners
+        return np.zeros((0, 2))
+    padded = np.pad(strength, 1, mode="edge")
+    local_max = np.max([padded[dy : dy + sh, dx : dx + sw] for dy in range(3) for dx in range(3)], axis=0)
+    candidates = (strength >= local_max) & (strength > _ANCHOR_FLOOR * peak)
+    m = _ANCHOR_MARGIN
+    candidates[:m] = candidates[-m:] = False
+    candidates[:, :m] = candidates[:, -m:] = False
+    ys, xs = np.nonzero(candidates)
+    order = np.argsort(-strength[ys, xs], kind="stable")
+    chosen: list[tuple[float, float]] = []
+    spacing2 = (_ANCHOR_SPACING * _ANCHOR_SIDE) ** 2
+    for k in order:
+        y, x = int(ys[k]), int(xs[k])
+        if all((x - cx) ** 2 + (y - cy) ** 2 >= spacing2 for cx, cy in chosen):
+            chosen.append((x + _vertex(strength[y, x - 1 : x + 2]), y + _vertex(strength[y - 1 : y + 2, x])))
+            if len(chosen) == _ANCHORS:
+                break
+    # Reduced pixel i covers full-size pixels [i, i + 1) / scale: its centre is (i + 0.5) / scale.
+    return np.asarray((np.array(chosen).reshape(-1, 2) + 0.5) * np.array([w / sw, h / sh]))
+
+
+def _windows(rgb: np.ndarray, mirrored: bool) -> list[tuple[str, str, int]]:
+    """(label, hash, quality) of each anchored window of a photo, and of its mirror image if asked."""
+    h, w = rgb.shape[:2]
+    regions = _Regions(rgb)
+    luma = regions.luma
+    points = _anchors(luma)
+    if max(h, w) > _WINDOW_SIDE:
+        # Windows span 15% of a side or more: a reduced photo gives the same hashes much sooner.
+        scale = _WINDOW_SIDE / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        luma = np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX), np.float32)
+        points = points * np.array([size[0] / w, size[1] / h])
+        h, w = luma.shape
+        regions = _Regions.from_luma(luma)
+    out: list[tuple[str, str, int]] = []
+    seen: set[Box] = set()
+    for a in range(len(points)):
+        for b in range(a + 1, len(points)):
+            x0, x1 = sorted((float(points[a, 0]), float(points[b, 0])))
+            y0, y1 = sorted((float(points[a, 1]), float(points[b, 1])))
+            dx, dy = (x1 - x0) / w, (y1 - y0) / h
+            if max(dx, dy) < _WINDOW_WIDE or min(dx, dy) < _WINDOW_MIN:
+                continue
+            box = Box(round(y0), round(y1), round(x0), round(x1))
+            if box in seen:
+                continue
+            seen.add(box)
+            cut = (100 * x0 / w, 100 * y0 / h, 100 - 100 * x1 / w, 100 - 100 * y1 / h)
+            label = "window l{:.1f} t{:.1f} r{:.1f} b{:.1f}".format(*cut)
+            if mirrored:
+                hashes, quality = regions.dihedral(box)
+                if quality >= _MIN_QUALITY:
+                    out += [(label, hashes["original"], quality), (f"{label} mirrored", hashes["flipy"], quality)]
+            else:
+                hexhash, quality = regions.hash(box)
+                if quality >= _MIN_QUALITY:
+                    out.append((label, hexhash, quality))
+    return out
+
+
+def media_signals(rgb: np.ndarray) -> list[DerivedHash]:
+    """Extra hashes to store for a photo in a list made from media: PDQ of windows anchored on its
+    corners, as is and mirrored left to right.
+
+    Each window is the rectangle two of the photo's 14 strongest corners span (at least 30% of the
+    width or height and 15% of both). Corners belong to the scene, not the frame, so a cropped,
+    re-encoded or resized copy has the same corners and windows, less those the crop cut away:
+    :func:`query_windows` finds them in the copy, and they match these by PDQ's usual rule. The
+    mirrored windows find mirrored crops without the query side looking up more hashes.
+
+    Typically 30-40 windows, twice that with the mirrors (at most 182); windows under PDQ quality
+    50 are left out, and a flat photo has none. A match through windows needs two of them to agree
+    (:func:`windows_agree`). Labels say where each window lies as the percent
+    cut from each side of the photo: "window l12.5 t3.1 r40.0 b22.7", "... mirrored". Windows are
+    hashed on the photo reduced to at most 1024 px a side.
+    """
+    return [DerivedHash(label, hexhash, quality) for label, hexhash, quality in _windows(_check_rgb(rgb), True)]
+
+
+def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[Variant]:
+    """The anchored windows of a photo being checked, to look up among the windows of lists made
+    from media (only there: a window is a part of a photo, not a photo).
+
+    Windows of the whole photo ("window l.. t.. r.. b.."), then of the photo trimmed to each box
+    :func:`content_boxes` finds ("trimmed WxH+X+Y window ..."), so a crop that was then
+    screenshotted or captioned is found too. ``boxes`` saves running :func:`content_boxes` again
+    when the caller already has them.
+    """
+    rgb = _check_rgb(rgb)
+    variants = [Variant(label, hexhash, quality) for label, hexhash, quality in _windows(rgb, False)]
+    for box in content_boxes(rgb) if boxes is None else boxes:
+        region = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right])
+        variants += [Variant(f"trimmed {box.geometry()} {label}", hexhash, quality)
+                     for label, hexhash, quality in _windows(region, False)]
+    return variants
+
+
+_WINDOW_LABEL = re.compile(r"(?:trimmed (\S+) )?window l([\d.]+) t([\d.]+) r([\d.]+) b([\d.]+)( mirrored)?$")
+_AGREE = 0.02  # windows agree when one's crop-and-scale puts the other within this share of the frame
+
+
+class _Placed(NamedTuple):
+    frame: str  # which part of the query the window is in: "" (the whole photo) or a trimmed box
+    mirrored: bool
+    listed: tuple[float, float, float, float]  # x0, x1, y0, y1 in the listed photo (0..1), as the copy shows it
+    query: tuple[float, float, float, float]  # the same in the query's frame
+
+
+def _extent(match: re.Match[str]) -> tuple[float, float, float, float]:
+    left, top, right, bottom = (float(match.group(k)) / 100 for k in range(2, 6))
+    return left, 1 - right, top, 1 - bottom
+
+
+def _place(query_name: str, listed_label: str) -> _Placed | None:
+    q, lst = _WINDOW_LABEL.search(query_name), _WINDOW_LABEL.match(listed_label)
+    if q is None or lst is None:
+        return None
+    x0, x1, y0, y1 = _extent(lst)
+    mirrored = lst.group(6) is not None
+    if mirrored:  # the copy shows the listed photo mirrored: its window's x runs the other way
+        x0, x1 = 1 - x1, 1 - x0
+    return _Placed(q.group(1) or "", mirrored, (x0, x1, y0, y1), _extent(q))
+
+
+def _agree(a: _Placed, b: _Placed) -> bool:
+    """Whether the crop and scale taking a's listed window to its query window also takes b's."""
+    if a.frame != b.frame or a.mirrored != b.mirrored or a.listed == b.listed or a.query == b.query:
+        return False
+    for axis in (0, 2):
+        span = a.listed[axis + 1] - a.listed[axis]
+        if span <= 0:
+            return False
+        scale = (a.query[axis + 1] - a.query[axis]) / span
+        shift = a.query[axis] - scale * a.listed[axis]
+        for k in (axis, axis + 1):
+            if abs(scale * b.listed[k] + shift - b.query[k]) > _AGREE:
+                return False
+    return True
+
+
+def windows_agree(matches: Iterable[tuple[str, str]]) -> bool:
+    """Whether window matches with one listed photo confirm each other, so that it is a match.
+
+    ``matches`` pairs the name of a query window (from :func:`query_windows`) with the label of the
+    listed window it matched (from :func:`media_signals`). A single window can match by chance: a
+    window mostly of two flat areas and an edge looks like many others. Two windows of a real copy
+    are related by the one crop and scale that made it, so this asks for two different windows in
+    the same part of the query whose positions that same crop and scale explain (to 2% of the
+    frame); chance matches almost never line up.
+    """
+    placed = [p for p in (_place(q, lst) for q, lst in matches) if p is not None]
+    return any(_agree(a, b) for i, a in enumerate(placed) for b in placed[i + 1 :])

@@ -1,0 +1,262 @@
+"""Query variants (orientations, trimmed borders) and media-backed windows find edited copies."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+import benign_corpus
+from conftest import BUNDLED_REFDATA
+from vigil.signals.pdq import DIHEDRAL_NAMES, dihedral_rgb, distance, hash_rgb
+from vigil.signals.variants import (
+    DESCRIPTIONS,
+    Box,
+    content_boxes,
+    media_signals,
+    query_variants,
+    query_windows,
+    windows_agree,
+)
+
+BRIDGE = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
+THRESHOLD = 31
+
+
+def scene(seed: int) -> np.ndarray:
+    return benign_corpus.synthetic_scene(np.random.default_rng([seed, 99]))
+
+
+def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def best(variants: list[tuple[str, str, int]], target: str) -> tuple[int, str]:
+    return min((distance(v[1], target), v[0]) for v in variants)
+
+
+def near(box: Box, expected: Box, slack: int) -> bool:
+    return all(abs(a - b) <= slack for a, b in zip(box, expected, strict=True))
+
+
+def text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], words: str, size: int, fill: tuple[int, int, int]) -> None:
+    draw.text(xy, words, font=ImageFont.load_default(size=size), fill=fill)
+
+
+# ---------------------------------------------------------------- orientations
+
+
+def test_orientations_come_first_under_metas_names() -> None:
+    photo = np.asarray(Image.open(BRIDGE).convert("RGB"))
+    variants = query_variants(photo)
+    hashes, quality = dihedral_rgb(photo)
+    assert [v.name for v in variants[:8]] == list(DIHEDRAL_NAMES)
+    assert all(v.hash == hashes[v.name] and v.quality == quality for v in variants[:8])
+
+
+def test_a_mirrored_or_turned_copy_matches_through_its_orientation() -> None:
+    photo = scene(1)
+    listed = hash_rgb(photo).hash
+    for copy in (photo[:, ::-1], np.rot90(photo), np.rot90(photo, 2)[:, ::-1]):
+        assert best(query_variants(np.ascontiguousarray(copy)), listed)[0] <= 8
+
+
+def test_every_variant_name_is_described() -> None:
+    assert set(DIHEDRAL_NAMES) | {"trimmed", "window"} <= set(DESCRIPTIONS)
+
+
+# ---------------------------------------------------------------- trimmed borders
+
+
+def test_letterbox_bars_are_trimmed_to_the_pixel() -> None:
+    photo = scene(2)
+    h, w = photo.shape[:2]
+    framed = np.zeros((h + 130, w, 3), np.uint8)
+    framed[70 : 70 + h] = photo
+    assert Box(70, 70 + h, 0, w) in content_boxes(framed)
+    variants = query_variants(framed)
+    assert best(variants, hash_rgb(photo).hash) == (0, f"trimmed {w}x{h}+0+70")
+
+
+def test_jpeg_noisy_pillarbox_is_trimmed() -> None:
+    photo = scene(3)
+    h, w = photo.shape[:2]
+    framed = np.full((h, w + 200, 3), 255, np.uint8)
+    framed[:, 90 : 90 + w] = photo
+    noisy = jpeg(framed, 40)
+    assert any(near(box, Box(0, h, 90, 90 + w), 4) for box in content_boxes(noisy))
+    assert best(query_variants(noisy), hash_rgb(photo).hash)[0] <= THRESHOLD
+
+
+def test_photo_in_a_screenshot_with_bars_and_text_is_found() -> None:
+    photo = scene(4)
+    h, w = photo.shape[:2]
+    canvas = Image.new("RGB", (w + 80, h + 420), (246, 246, 240))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, canvas.width, 30), fill=(20, 20, 20))  # status bar with the time and icons
+    text(draw, (12, 6), "12:41", 16, (255, 255, 255))
+    for i in range(3):
+        draw.rectangle((canvas.width - 30 - 24 * i, 9, canvas.width - 16 - 24 * i, 21), fill=(255, 255, 255))
+    draw.rectangle((0, 30, canvas.width, 90), fill=(60, 90, 200))  # app bar with a title
+    text(draw, (16, 46), "holiday album", 24, (255, 255, 255))
+    canvas.paste(Image.fromarray(photo), (40, 130))
+    for i in range(6):  # caption, likes and comments below
+        text(draw, (40, h + 150 + 34 * i), "lovely view from the train station this morning", 18, (30, 30, 30))
+    shot = jpeg(np.asarray(canvas), 85)
+    assert any(near(box, Box(130, 130 + h, 40, 40 + w), 4) for box in content_boxes(shot))
+    assert best(query_variants(shot), hash_rgb(photo).hash)[0] <= THRESHOLD
+
+
+def test_meme_caption_bar_is_trimmed() -> None:
+    photo = scene(5)
+    h, w = photo.shape[:2]
+    meme = Image.new("RGB", (w, h + h // 5), (255, 255, 255))
+    meme.paste(Image.fromarray(photo), (0, h // 5))
+    text(ImageDraw.Draw(meme), (w // 10, h // 20), "when you see it", h // 10, (0, 0, 0))
+    variants = query_variants(jpeg(np.asarray(meme), 90))
+    assert best(variants, hash_rgb(photo).hash)[0] <= THRESHOLD
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_a_photo_without_borders_has_no_trimmed_variant(seed: int) -> None:
+    photo = scene(seed)
+    assert content_boxes(photo) == []
+    assert not any(v.name.startswith("trimmed") for v in query_variants(photo))
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 3), (1, 1, 3), (3, 40, 3), (16, 16, 3)])
+def test_blank_and_tiny_images_give_one_variant_and_no_windows(shape: tuple[int, int, int]) -> None:
+    black = np.zeros(shape, np.uint8)
+    variants = query_variants(black)
+    assert [v.name for v in variants] == ["original"]  # all eight orientations hash alike
+    assert variants[0].quality < 50
+    assert content_boxes(black) == []
+    assert media_signals(black) == []
+    assert query_windows(black) == []
+
+
+@pytest.mark.parametrize("bad", [np.zeros((20, 20), np.uint8), np.zeros((20, 20, 4), np.uint8),
+                                 np.zeros((20, 20, 3), np.float32), [[0, 0, 0]]])
+def test_anything_but_an_rgb_array_is_refused_with_what_is_expected(bad: object) -> None:
+    for function in (query_variants, content_boxes, media_signals, query_windows):
+        with pytest.raises(ValueError, match=r"height x width x 3 uint8 array"):
+            function(bad)  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------- media-backed windows
+
+
+def test_media_signals_are_deterministic_and_labelled() -> None:
+    photo = scene(9)
+    signals = media_signals(photo)
+    assert signals == media_signals(photo.copy())
+    assert 2 <= len(signals) <= 182
+    label = re.compile(r"^window l\d+\.\d t\d+\.\d r\d+\.\d b\d+\.\d( mirrored)?$")
+    assert all(label.match(s.derived) and s.quality >= 50 for s in signals)
+    plain = [s.derived for s in signals if not s.derived.endswith(" mirrored")]
+    assert [s.derived for s in signals if s.derived.endswith(" mirrored")] == [f"{p} mirrored" for p in plain]
+    assert len({s.hash for s in signals}) == len(signals)
+
+
+def test_windows_find_an_uneven_crop_and_a_mirrored_one() -> None:
+    photo = scene(11)  # windows find about 95% of 12% crops (bench/edit_recall.py); this is one of them
+    h, w = photo.shape[:2]
+    listed = media_signals(photo)
+    cropped = jpeg(np.ascontiguousarray(photo[round(0.1 * h) : h - round(0.02 * h), round(0.09 * w) : w - 3]), 80)
+    mirrored = np.ascontiguousarray(cropped[:, ::-1])
+    assert best(query_variants(cropped), hash_rgb(photo).hash)[0] > THRESHOLD  # plain PDQ misses it
+    for copy in (cropped, mirrored):
+        queries = query_windows(copy)
+        assert min(distance(q.hash, d.hash) for q in queries for d in listed) <= THRESHOLD
+
+
+def test_a_real_crop_has_windows_that_agree() -> None:
+    photo = scene(12)
+    h, w = photo.shape[:2]
+    listed = {d.hash: d.derived for d in media_signals(photo)}
+    copy = jpeg(np.ascontiguousarray(photo[round(0.03 * h) : h - round(0.05 * h), round(0.08 * w) :]), 85)
+    matches = [(q.name, label) for q in query_windows(copy) for hexhash, label in listed.items()
+               if distance(q.hash, hexhash) <= THRESHOLD]
+    assert len(matches) >= 2
+    assert windows_agree(matches)
+
+
+def _label(x0: float, y0: float, x1: float, y1: float, prefix: str = "", mirrored: bool = False) -> str:
+    """A window label for the box x0..x1, y0..y1 (fractions)."""
+    body = f"window l{100 * x0:.1f} t{100 * y0:.1f} r{100 - 100 * x1:.1f} b{100 - 100 * y1:.1f}"
+    return f"{prefix}{body}{' mirrored' if mirrored else ''}"
+
+
+def _cropped(box: tuple[float, float, float, float], left: float, top: float, keep_w: float, keep_h: float,
+             mirror: bool = False) -> tuple[float, float, float, float]:
+    """Where a window of the listed photo lies in a copy keeping keep_w x keep_h from (left, top)."""
+    x0, y0, x1, y1 = ((box[0] - left) / keep_w, (box[1] - top) / keep_h,
+                      (box[2] - left) / keep_w, (box[3] - top) / keep_h)
+    return (1 - x1, y0, 1 - x0, y1) if mirror else (x0, y0, x1, y1)
+
+
+def test_windows_agree_only_when_one_crop_explains_both() -> None:
+    a, b = (0.10, 0.10, 0.50, 0.50), (0.30, 0.20, 0.90, 0.80)
+    crop = (0.05, 0.02, 0.88, 0.90)  # cut 5% left, 2% top, keep 88% x 90%
+    found_a, found_b = _label(*_cropped(a, *crop)), _label(*_cropped(b, *crop))
+    assert windows_agree([(found_a, _label(*a)), (found_b, _label(*b))])
+    assert not windows_agree([(found_a, _label(*a))])  # one window can match by chance
+    assert not windows_agree([(found_a, _label(*a)), (found_a, _label(*a))])  # the same window twice
+    moved = _label(*(v + 0.05 for v in _cropped(b, *crop)))
+    assert not windows_agree([(found_a, _label(*a)), (moved, _label(*b))])
+    elsewhere = "trimmed 400x300+0+50 "  # the same windows, but in another part of the query
+    assert not windows_agree([(found_a, _label(*a)), (elsewhere + found_b, _label(*b))])
+    assert windows_agree([(elsewhere + found_a, _label(*a)), (elsewhere + found_b, _label(*b))])
+    mirror_a, mirror_b = _label(*_cropped(a, *crop, mirror=True)), _label(*_cropped(b, *crop, mirror=True))
+    assert windows_agree([(mirror_a, _label(*a, mirrored=True)), (mirror_b, _label(*b, mirrored=True))])
+    assert not windows_agree([(mirror_a, _label(*a)), (mirror_b, _label(*b))])
+    assert not windows_agree([("original", "crop l5 t0 r3 b2"), (found_b, _label(*b))])  # not windows
+
+
+def test_windows_of_different_photos_do_not_match() -> None:
+    queries = query_windows(scene(14))
+    assert queries
+    for seed in (11, 12, 13):
+        listed = media_signals(scene(seed))
+        matches = [(q.name, d.derived) for q in queries for d in listed if distance(q.hash, d.hash) <= THRESHOLD]
+        assert not windows_agree(matches)
+
+
+def test_query_windows_also_look_inside_trimmed_boxes() -> None:
+    photo = scene(15)
+    h, w = photo.shape[:2]
+    framed = np.zeros((h + 100, w, 3), np.uint8)
+    framed[50 : 50 + h] = photo
+    boxes = content_boxes(framed)
+    windows = query_windows(framed, boxes=boxes)
+    assert windows == query_windows(framed)
+    assert any(v.name.startswith(f"trimmed {w}x{h}+0+50 window ") for v in windows)
+
+
+# ---------------------------------------------------------------- the benign corpus itself
+
+
+def test_benign_corpus_is_deterministic_distinct_and_edited_as_documented() -> None:
+    photos = benign_corpus.build_corpus(6, seed=3, workers=1)
+    again = benign_corpus.build_corpus(6, seed=3, workers=1)
+    assert [p.name for p in photos] == [p.name for p in again]
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(photos, again, strict=True))
+    hashes = [hash_rgb(p.rgb) for p in photos]
+    assert all(h.quality >= 50 for h in hashes)
+    assert min(distance(a.hash, b.hash) for i, a in enumerate(hashes) for b in hashes[i + 1 :]) > 63
+    rgb = photos[0].rgb
+    h, w = rgb.shape[:2]
+    edits = benign_corpus.make_edits(rgb, benign_corpus.edit_rng(3, 0))
+    assert tuple(edits) == benign_corpus.EDIT_NAMES
+    assert edits["crop5"].shape[:2] == (h - round(0.05 * h), w - round(0.05 * w))
+    assert edits["crop12"].shape[:2] == (h - round(0.12 * h), w - round(0.12 * w))
+    assert edits["rotate90"].shape[:2] == (w, h)
+    assert edits["resize15"].shape[:2] == (max(8, round(0.15 * h)), max(8, round(0.15 * w)))
+    assert edits["caption_bar"].shape[1] == w and edits["caption_bar"].shape[0] > h
+    grey = edits["greyscale"].astype(int)
+    assert np.abs(grey[..., 0] - grey[..., 1]).max() <= 8  # equal channels, up to JPEG re-saving
