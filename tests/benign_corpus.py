@@ -125,13 +125,15 @@ _SKIMAGE_SAMPLES = (
 )
 
 
-def _real_photos(refdata: Path | None) -> Iterator[tuple[str, np.ndarray]]:
+def _real_photos(refdata: Path | None, samples: bool) -> Iterator[tuple[str, np.ndarray]]:
     root = (refdata or _default_refdata()) / "pdq-images"
     for rel in _REF_PHOTOS:
         path = root / rel
         if path.is_file():
             with Image.open(path) as im:
                 yield "ref-" + path.stem, np.asarray(im.convert("RGB"))
+    if not samples:
+        return
     try:
         from skimage import data as skdata
     except ImportError:  # the synthetic scenes still make a full corpus
@@ -286,8 +288,12 @@ def _pool(workers: int | None) -> multiprocessing.pool.Pool | None:
     return multiprocessing.get_context(method).Pool(workers)
 
 
-def build_corpus(n: int = 1000, seed: int = 0, refdata: Path | None = None, workers: int | None = None) -> list[Photo]:
+def build_corpus(n: int = 1000, seed: int = 0, refdata: Path | None = None, workers: int | None = None,
+                 samples: bool = True) -> list[Photo]:
     """``n`` distinct benign photos: real-photo tiles first (as many as pass), then synthetic scenes.
+
+    ``samples``: also tile scikit-image's sample photos when it is installed (the benchmarks do;
+    the tests do not, so that their corpus is the same on every machine).
 
     ``workers`` processes draw the synthetic scenes (default: one per CPU); the result does not
     depend on it, because candidates are offered in index order.
@@ -310,7 +316,7 @@ def build_corpus(n: int = 1000, seed: int = 0, refdata: Path | None = None, work
         kept = np.vstack([kept, _hash_bytes({"original": hexes["original"]})])
         accepted.append(photo)
 
-    for name, rgb in _real_photos(refdata):
+    for name, rgb in _real_photos(refdata, samples):
         if len(accepted) >= n:
             break
         for tile_name, tile in _tiles(name, rgb, rng):

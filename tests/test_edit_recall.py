@@ -31,8 +31,8 @@ from vigil.signals.mode import Mode
 from vigil.store import Store
 
 PHOTOS = 1000  # distinct photos in all
-LISTED = 120  # of which listed, and edited ten ways each
-EDITED_UNLISTED = 40  # unlisted photos whose edited copies must match nothing either
+EVERY = 8  # every 8th photo is listed (125, from both sources), and edited ten ways
+EDITED_UNLISTED = 40  # so are the photos just after 40 of the listed ones: their copies must match nothing
 HASH_ONLY_EXEMPT = {"crop5", "crop12", "caption_bar"}  # plain PDQ cannot be expected to find these
 HASH_ONLY_TARGET = 0.95
 MEDIA_TARGET = 0.90
@@ -64,18 +64,18 @@ def _entry(photo: Photo) -> str:
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
     root = tmp_path_factory.mktemp("recall")
-    photos = build_corpus(PHOTOS, seed=0, refdata=BUNDLED_REFDATA)
+    photos = build_corpus(PHOTOS, seed=0, refdata=BUNDLED_REFDATA, samples=False)
     assert len({p.name for p in photos}) == PHOTOS and len({p.source for p in photos}) > 1
     originals, queries = root / "originals", root / "queries"
     originals.mkdir()
     queries.mkdir()
     expected: dict[str, tuple[str | None, str]] = {}  # query file -> (entry it must match or None, edit)
     for i, photo in enumerate(photos):
-        listed = i < LISTED
+        listed = i % EVERY == 0
         original = (originals if listed else queries) / f"{_entry(photo)}.png"
         _save(photo.rgb, original)
         expected[str(original)] = (_entry(photo) if listed else None, "original")
-        if listed or i < LISTED + EDITED_UNLISTED:
+        if listed or (i % EVERY == 1 and i < EVERY * EDITED_UNLISTED):
             for edit, rgb in make_edits(photo.rgb, edit_rng(0, i)).items():
                 path = queries / f"{_entry(photo)}.{edit}.png"
                 _save(rgb, path)
@@ -85,7 +85,8 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
     # Hash-only: what a VICS file carries (MD5, and the exact PDQ as an alternative hash).
     listed_files = sorted(str(p) for p in originals.iterdir())
     records = []
-    entry_in: dict[str, dict[str, str]] = {"hash-only": {}, "media": {}}  # photo -> its entry id in each list (VICS ids are MD5s)
+    # photo -> its entry id in each list (VICS ids are MD5s)
+    entry_in: dict[str, dict[str, str]] = {"hash-only": {}, "media": {}}
     for result in hash_files(listed_files, HashOptions(mode=Mode.EXACT)):
         assert result.digests is not None and result.pdq is not None
         records.append(Record(entry_id_for(result.path), [Signal.of("md5", result.digests.md5),
@@ -96,7 +97,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
     with open(vics, "wb") as out:
         get_format("vics").write(records, out, list_name="hash-only")
     import_file(store, vics, "hash-only")
-    assert add_media(store, "media", [str(originals)]).added == LISTED
+    assert add_media(store, "media", [str(originals)]).added == len(records)
 
     by_list = {name: Matcher(store, [name]) for name in ("hash-only", "media")}
     outcome = {name: Outcome() for name in by_list}
