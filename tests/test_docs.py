@@ -24,3 +24,31 @@ def test_readme_quick_start_has_exactly_the_two_commands() -> None:
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert commands == ["./dev demo", "./dev test"]
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("exec ./dev test")
+
+
+def _options(command: object) -> list[str]:
+    params = command.params  # type: ignore[attr-defined]
+    return [opt for p in params if p.param_type_name == "option" for opt in p.opts if opt.startswith("--")]
+
+
+def test_every_match_and_lists_option_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    command = typer.main.get_command(app)
+    commands = command.commands  # type: ignore[attr-defined]
+    checked = {"match": commands["match"]}
+    checked.update({f"lists {name}": c for name, c in commands["lists"].commands.items()})
+    assert set(checked) >= {"match", "lists import", "lists add-media", "lists ls", "lists show", "lists export",
+                            "lists revoke", "lists set"}
+    for name, cmd in checked.items():
+        assert f"lists {name.split()[-1]}" in readme or name == "match"
+        for opt in _options(cmd):
+            bare = opt.split("/")[0]
+            assert f"`{bare}" in readme, f"{name} {opt} is not documented in README.md"
+
+
+def test_every_list_setting_is_in_the_readme() -> None:
+    from vigil.lists.settings import SETTINGS
+
+    readme = (ROOT / "README.md").read_text()
+    for s in SETTINGS:
+        assert f"| `{s.name}` | {s.default:g} |" in readme
