@@ -1,7 +1,7 @@
 """Lists in a store, end to end, as a user runs them: import speed, compile time, and the time a
 fresh `vigil match` process takes to answer with a stored 10-million-hash list.
 
-    .venv/bin/python bench/lists_bench.py [--n 10000000] [--vics 1000000] [--queries 10000]
+    .venv/bin/python bench/lists_bench.py [--n 10000000] [--vics 1000000] [--skip-vics] [--skip-stored]
 
 * VICS import: a 1,000,000-entry VICS 2.0 hash set (MD5, SHA1 and a PDQ alternative hash a
   Media; made by ``formats_speed.py``) imported into a fresh SQLite store with
@@ -9,7 +9,8 @@ fresh `vigil match` process takes to answer with a stored 10-million-hash list.
 * A stored 10M PDQ list: the hashes of ``pdq_index.py`` (real-image hashes among random ones)
   written as a ThreatExchange signal file, imported, compiled; then a fresh
   ``vigil match --hashes FILE --json`` process is timed from its start to its first answer,
-  and to its last over ``--queries`` lookups (queries/s through the whole command).
+  and to its last over the 10,000 queries of ``pdq_index.py`` (queries/s through the whole
+  command).
 
 Inputs are cached in bench/work/. Results: bench/results/lists.md and lists.json.
 """
@@ -138,41 +139,59 @@ def bench_stored_list(n: int) -> dict[str, Any]:
     return out
 
 
+def _stamp() -> dict[str, Any]:
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
+            "load_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = ["# Lists end to end", "",
+             "Command: `.venv/bin/python bench/lists_bench.py` (each part says when it ran).", ""]
+    vics = report.get("vics_import")
+    if vics:
+        lines += [f"## VICS 2.0 import, {vics['records']:,} entries ({vics['file_mb']} MB)", "",
+                  f"{vics['date']}; {vics['machine']}; load average at start {vics['load_at_start']}.", "",
+                  "| reading | seconds | entries/s | importing process CPU s |", "|---|---|---|---|"]
+        for label in ("two processes", "one process"):
+            r = vics[label]
+            lines.append(f"| {label} | {r['seconds']} | {r['entries_per_s']:,} | {r['parent_cpu_s']} |")
+        lines += ["", f"Compiling its match index afterwards: {vics['compile_seconds']} s.", ""]
+    stored = report.get("stored_list")
+    if stored:
+        lines += [f"## A stored list of {stored['hashes']:,} PDQ hashes", "",
+                  f"{stored['date']}; {stored['machine']}; load average at start {stored['load_at_start']}.", "",
+                  f"Index cache {stored['index_cache_mb']} MB."]
+        if "import" in stored:
+            lines.append(f"Import + compile: {stored['import_and_compile_seconds']} s.")
+        lines += ["", "| fresh `vigil match --hashes` process | first answer s | all answers s | queries/s | "
+                  "peak RSS MB |", "|---|---|---|---|---|"]
+        for attempt in ("first (cold page cache may apply)", "second"):
+            r = stored[attempt]
+            lines.append(f"| {attempt} | {r['first_answer_s']} | {r['all_answers_s']} | "
+                         f"{r['queries_per_s_after_first']:,} | {r['peak_rss_mb']} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10_000_000, help="hashes in the stored PDQ list")
     parser.add_argument("--vics", type=int, default=1_000_000, help="entries in the VICS file")
-    parser.add_argument("--skip-vics", action="store_true")
+    parser.add_argument("--skip-vics", action="store_true", help="keep the VICS results of an earlier run")
+    parser.add_argument("--skip-stored", action="store_true", help="keep the stored-list results of an earlier run")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
-    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                              "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
-                              "load_at_start": os.getloadavg()}
-    if not args.skip_vics:
-        report["vics_import"] = bench_vics_import(args.vics)
-    report["stored_list"] = bench_stored_list(args.n)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "lists.json").write_text(json.dumps(report, indent=2))
-    lines = [f"# Lists end to end ({report['date']}; {report['machine']}; load {report['load_at_start']})", ""]
-    vics = report.get("vics_import")
-    if vics:
-        lines += [f"VICS 2.0 import, {vics['records']:,} entries ({vics['file_mb']} MB):", "",
-                  "| reading | seconds | entries/s |", "|---|---|---|"]
-        for label in ("two processes", "one process"):
-            lines.append(f"| {label} | {vics[label]['seconds']} | {vics[label]['entries_per_s']:,} |")
-        lines += ["", f"Compiling its match index afterwards: {vics['compile_seconds']} s.", ""]
-    stored = report["stored_list"]
-    lines += [f"Stored list of {stored['hashes']:,} PDQ hashes; index cache {stored['index_cache_mb']} MB.", ""]
-    if "import" in stored:
-        lines.append(f"Import + compile: {stored['import_and_compile_seconds']} s.")
-    lines += ["", "| fresh `vigil match --hashes` process | first answer s | all answers s | queries/s | peak RSS MB |",
-              "|---|---|---|---|---|"]
-    for attempt in ("first (cold page cache may apply)", "second"):
-        r = stored[attempt]
-        lines.append(f"| {attempt} | {r['first_answer_s']} | {r['all_answers_s']} | "
-                     f"{r['queries_per_s_after_first']:,} | {r['peak_rss_mb']} |")
-    (RESULTS / "lists.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    path = RESULTS / "lists.json"
+    report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    if not args.skip_vics:
+        report["vics_import"] = {**_stamp(), **bench_vics_import(args.vics)}
+    if not args.skip_stored:
+        report["stored_list"] = {**_stamp(), **bench_stored_list(args.n)}
+    path.write_text(json.dumps(report, indent=2))
+    text = render(report)
+    (RESULTS / "lists.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
