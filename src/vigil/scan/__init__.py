@@ -1,0 +1,1 @@
+"""Triage of evidence: folders and archives walked, hashed and matched (see containers for archives)."""
