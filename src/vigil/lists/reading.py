@@ -1,8 +1,8 @@
 """Reading a hash-list file into rows ready to store, hashing the file as it goes.
 
 A large file is read in a second process: parsing and encoding records there while
-this process writes the database keeps two cores busy (a million-entry VICS file
-imports in about half the time). Rows come back in batches through a pipe, whose
+this process writes the database keeps two cores busy (a million-entry VICS file imports
+in two thirds of the time, measured). Rows come back in batches through a pipe, whose
 buffer bounds the memory held between the two. Any error in the reader (a malformed
 record, an unreadable file) is raised here, where the import's transaction rolls back.
 """
