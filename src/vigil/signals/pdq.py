@@ -128,12 +128,14 @@ def hash_photo_full(
     if variants or derived or windows:
         from . import variants as _variants  # more work per photo: only when asked
 
+        # Query variants and query windows both trim to the same content boxes: found once.
+        boxes = _variants.content_boxes(rgb) if variants or windows else None
         return PhotoHashes(
             hash_rgb(rgb),
             dihedral_rgb(rgb)[0] if dihedral else None,
-            [(v.name, v.hash, v.quality) for v in _variants.query_variants(rgb)] if variants else None,
+            [(v.name, v.hash, v.quality) for v in _variants.query_variants(rgb, boxes)] if variants else None,
             [(d.derived, d.hash, d.quality) for d in _variants.media_signals(rgb)] if derived else None,
-            [(v.name, v.hash, v.quality) for v in _variants.query_windows(rgb)] if windows else None,
+            [(v.name, v.hash, v.quality) for v in _variants.query_windows(rgb, boxes)] if windows else None,
         )
     if reduce == 1:
         if dihedral:

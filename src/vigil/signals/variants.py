@@ -142,14 +142,15 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- query side: orientations and trimming
-def query_variants(rgb: np.ndarray) -> list[Variant]:
+def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[Variant]:
     """The hashes to look up for a photo being checked, against any list.
 
     First the photo in its eight orientations, named by ``DIHEDRAL_NAMES`` (``"original"`` first;
     :data:`DESCRIPTIONS` says each in words), then for each box :func:`content_boxes` finds, the
     photo trimmed to it, in the eight orientations: ``"trimmed WxH+X+Y"``, ``"trimmed WxH+X+Y
     rotate90"``, ... (a mirrored photo with a caption bar needs both at once). A variant whose hash
-    equals an earlier one is left out: 8 variants for most photos, up to 32.
+    equals an earlier one is left out: 8 variants for most photos, up to 32. ``boxes`` saves
+    running :func:`content_boxes` again when the caller already has them.
     """
     rgb = _check_rgb(rgb)
     regions = _Regions(rgb)
@@ -166,7 +167,7 @@ def query_variants(rgb: np.ndarray) -> list[Variant]:
                 variants.append(Variant(label, hashes[name], quality))
 
     add("", Box(0, h, 0, w))
-    for box in content_boxes(rgb):
+    for box in content_boxes(rgb) if boxes is None else boxes:
         add(f"trimmed {box.geometry()}", box)
     return variants
 
