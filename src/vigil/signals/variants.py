@@ -252,10 +252,10 @@ def _canvas_share(lines: np.ndarray, a: np.ndarray, b: np.ndarray, tolerance: in
     return float(hits / max(n * length, 1))
 
 
-def _flat(lines: np.ndarray) -> np.ndarray:
-    """Whether each line (n x length x 3) is nearly one colour."""
-    lines = np.ascontiguousarray(lines)
-    return np.asarray(_off_share(lines, _line_colours(lines), _TOLERANCE) <= _OUTLIERS)
+def _flat_lines(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's colour, and whether the line (of n x length x 3, contiguous) is nearly that one colour."""
+    colours = _line_colours(lines)
+    return colours, np.asarray(_off_share(lines, colours, _TOLERANCE) <= _OUTLIERS)
 
 
 def _near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -269,8 +269,7 @@ def _peel_border(lines: np.ndarray, outside: np.ndarray | None) -> int:
     lines = np.ascontiguousarray(lines)
     if not len(lines):
         return 0
-    colours = _line_colours(lines)
-    flat = _off_share(lines, colours, _TOLERANCE) <= _OUTLIERS
+    colours, flat = _flat_lines(lines)
     if outside is None:
         if not flat[0]:
             return 0
@@ -293,8 +292,7 @@ def _peel_canvas(lines: np.ndarray, outside: np.ndarray | None, one_colour: bool
     n = len(lines)
     if not n:
         return 0
-    colours = _line_colours(lines)
-    flat = _off_share(lines, colours, _TOLERANCE) <= _OUTLIERS
+    colours, flat = _flat_lines(lines)
     canvas = outside
     if canvas is None and one_colour:
         if not flat[0]:
@@ -334,9 +332,8 @@ _Peel = Callable[[np.ndarray, "np.ndarray | None"], int]
 
 def _outside(line: np.ndarray) -> np.ndarray | None:
     """The colour of the line just outside a box, if it is flat (canvas); else None."""
-    line = np.ascontiguousarray(line[None])
-    colour = _line_colours(line)
-    return colour[0] if _off_share(line, colour, _TOLERANCE)[0] <= _OUTLIERS else None
+    colour, flat = _flat_lines(np.ascontiguousarray(line[None]))
+    return colour[0] if flat[0] else None
 
 
 def _box_by(image: np.ndarray, peel: _Peel) -> Box:
