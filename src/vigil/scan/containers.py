@@ -165,6 +165,15 @@ def iter_members(container: str, stream: BinaryIO, fmt: str, *, limits: ArchiveL
         yield from _tar_members(container, stream, fmt, limits, depth, budget)
 
 
+def _too_many(container: str, depth: int, limits: ArchiveLimits) -> Member:
+    return Member(container, 0, 0, depth, error=f"more than {limits.max_members:,} members: the rest were not read")
+
+
+def _too_big(path: str, size: int, compressed: int, depth: int, limits: ArchiveLimits) -> Member:
+    return Member(path, size, compressed, depth,
+                  error=f"declares {size:,} bytes, over the limit of {limits.max_member_bytes:,} (not read)")
+
+
 def _zip_members(container: str, stream: BinaryIO, limits: ArchiveLimits, depth: int,
                  budget: list[int]) -> Iterator[Member]:
     try:
@@ -178,17 +187,14 @@ def _zip_members(container: str, stream: BinaryIO, limits: ArchiveLimits, depth:
                 continue
             path = member_path(container, info.filename)
             if count > limits.max_members:
-                yield Member(container, 0, 0, depth, error=f"more than {limits.max_members:,} members: the rest "
-                                                           "were not read")
+                yield _too_many(container, depth, limits)
                 return
             if info.flag_bits & 0x1:
                 yield Member(path, info.file_size, info.compress_size, depth, error="encrypted: cannot be read "
                                                                                     "without its password")
                 continue
             if info.file_size > limits.max_member_bytes:
-                yield Member(path, info.file_size, info.compress_size, depth,
-                             error=f"declares {info.file_size:,} bytes, over the limit of "
-                                   f"{limits.max_member_bytes:,} (not read)")
+                yield _too_big(path, info.file_size, info.compress_size, depth, limits)
                 continue
 
             def opener(info: zipfile.ZipInfo = info, path: str = path) -> BinaryIO:
@@ -220,8 +226,7 @@ def _tar_members(container: str, stream: BinaryIO, fmt: str, limits: ArchiveLimi
                 return
             count += 1
             if count > limits.max_members:
-                yield Member(container, 0, 0, depth, error=f"more than {limits.max_members:,} members: the rest "
-                                                           "were not read")
+                yield _too_many(container, depth, limits)
                 return
             path = member_path(container, info.name)
             if info.isdir():
@@ -233,8 +238,7 @@ def _tar_members(container: str, stream: BinaryIO, fmt: str, limits: ArchiveLimi
                 yield Member(path, 0, 0, depth, error="not a regular file inside the archive")
                 continue
             if info.size > limits.max_member_bytes:
-                yield Member(path, info.size, info.size, depth, error=f"declares {info.size:,} bytes, over the limit "
-                                                                      f"of {limits.max_member_bytes:,} (not read)")
+                yield _too_big(path, info.size, info.size, depth, limits)
                 continue
 
             def opener(info: tarfile.TarInfo = info, path: str = path) -> BinaryIO:
@@ -266,7 +270,6 @@ def _single_member(container: str, stream: BinaryIO, fmt: str, limits: ArchiveLi
     else:
         name = base + ".decompressed"
     path = member_path(container, name)
-    stream.seek(0)
     compressed = _stream_size(stream)
 
     def opener() -> BinaryIO:
