@@ -50,11 +50,13 @@ class _Slot:
         self.proc.start()
         child.close()
         self.task: tuple[int, Any] | None = None
-        self.started = 0.0
+        self.deadline = 0.0
+        self.seconds = 0.0
 
-    def give(self, index: int, item: Any) -> None:
+    def give(self, index: int, item: Any, seconds: float) -> None:
         self.task = (index, item)
-        self.started = time.monotonic()
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
         self.conn.send(self.task)
 
     def kill(self) -> None:
@@ -78,12 +80,13 @@ def run_parallel(
     *,
     extra: tuple[Any, ...] = (),
     jobs: int | None = None,
-    timeout: float,
+    timeout: float | Callable[[T], float],
     on_timeout: Callable[[T, float], R],
     on_crash: Callable[[T, str], R],
 ) -> Iterator[R]:
     """``func(item, *extra)`` for each item, on ``jobs`` processes, in input order.
 
+    ``timeout`` is seconds per item, or a function of the item that gives them.
     The workers start at once, in this call, so that a caller can start threads of
     its own (a progress bar) afterwards: forking while other threads run is unsafe.
     """
@@ -99,7 +102,7 @@ def _in_order(
     extra: tuple[Any, ...],
     slots: list[_Slot],
     source: Iterator[tuple[int, T]],
-    timeout: float,
+    timeout: float | Callable[[T], float],
     on_timeout: Callable[[T, float], R],
     on_crash: Callable[[T, str], R],
 ) -> Iterator[R]:
@@ -118,7 +121,7 @@ def _in_order(
         except StopIteration:
             exhausted = True
             return
-        slot.give(index, item)
+        slot.give(index, item, timeout(item) if callable(timeout) else timeout)
 
     try:
         for slot in slots:
@@ -126,7 +129,7 @@ def _in_order(
         while any(s.task is not None for s in slots):
             busy = [s for s in slots if s.task is not None]
             now = time.monotonic()
-            wait_for = max(0.0, min(s.started + timeout for s in busy) - now)
+            wait_for = max(0.0, min(s.deadline for s in busy) - now)
             ready = wait([s.conn for s in busy], timeout=min(wait_for, 1.0) + 0.01)
             for i, slot in enumerate(slots):
                 if slot.task is None:
@@ -144,9 +147,9 @@ def _in_order(
                     else:
                         done[got_index] = result
                         slot.task = None
-                elif time.monotonic() - slot.started > timeout:
+                elif time.monotonic() > slot.deadline:
                     slot.kill()
-                    done[index] = on_timeout(item, timeout)
+                    done[index] = on_timeout(item, slot.seconds)
                     slots[i] = slot = _Slot(ctx, func, extra)
                 if slot.task is None:
                     feed(slot)

@@ -8,7 +8,7 @@ import typer
 
 from .. import __version__
 from ..errors import VigilError
-from . import demo, lists, match
+from . import case, demo, lists, match, scan
 from . import hash as hash_cmd
 
 app = typer.Typer(
@@ -21,6 +21,8 @@ app = typer.Typer(
 app.command("hash")(hash_cmd.hash_command)
 app.command("match")(match.match_command)
 app.add_typer(lists.app, name="lists")
+app.command("scan")(scan.scan_command)
+app.add_typer(case.app, name="case")
 app.command("demo")(demo.demo_command)
 
 

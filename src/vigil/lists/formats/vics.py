@@ -205,6 +205,23 @@ class VicsFormat:
         return {"@odata.context": f"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/{self.version}.xml/"
                                   f"{segment}/$metadata#Media"}
 
+    def write_case(self, case: dict[str, Any], records: Iterable[Record], out: BinaryIO) -> None:
+        """A ``#Cases`` file: one case (its fields as given) whose ``Media`` are the records."""
+        it = iter(records)
+        scheme, seen = self._file_scheme(it)
+        header = self._header(scheme)
+        header = {k: v.replace("#Media", "#Cases") for k, v in header.items()}
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        opening = dumps({k: v for k, v in case.items() if k != "Media"} or {"CaseNumber": None})[:-1]
+        out.write(f'{json.dumps(header, ensure_ascii=False)[:-1]}, "value": [\n{opening}, "Media": [\n'.encode())
+        n = 0
+        for record in itertools.chain(seen, it):
+            if record.revoked:
+                continue
+            n += 1
+            out.write(((",\n" if n > 1 else "") + dumps(_to_media(record, n, scheme))).encode())
+        out.write(b"\n]}]}\n")
+
     def _file_scheme(self, records: Iterator[Record]) -> tuple[str, list[Record]]:
         """The scheme this file will carry, and the records looked at to choose it."""
         if self.version.startswith("1."):

@@ -1,0 +1,136 @@
+"""``vigil scan EVIDENCE…``: triage of seized storage into a case folder of reports."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from ..errors import UsageError
+from ..hashing import HashOptions
+from ..media.limits import Limits
+from ..media.source import display_path
+from ..scan.containers import ArchiveLimits
+from ..scan.scanner import ScanOptions, ScanProgress, run_scan
+from ..signals.mode import Mode
+from .common import db_option, open_store
+
+
+class _Bar(ScanProgress):
+    """Files, bytes, hits, errors and time left on stderr (bytes of evidence files are the measure)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]scanning"), BarColumn(), DownloadColumn(),
+            TextColumn("{task.fields[files]} files"), TextColumn("[red]{task.fields[hits]} hits"),
+            TextColumn("{task.fields[errors]} errors"), TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"), console=console, transient=False)
+        self.task: TaskID | None = None
+        self.lock = threading.Lock()
+        self.files = self.hits = self.errors = 0
+        self.done = 0
+        self.first_done = 0
+        self.total: int | None = None
+        self.t0 = time.monotonic()
+
+    def started(self, resumed_entries: int, resumed_bytes: int) -> None:
+        self.done = self.first_done = resumed_bytes
+        self.task = self.progress.add_task("scan", total=None, completed=resumed_bytes, files=0, hits=0,
+                                           errors=0, left="sizing the evidence…")
+        self.progress.start()
+        if resumed_entries:
+            self.console.print(f"resuming after {resumed_entries:,} evidence files already scanned")
+
+    def counted(self, files: int, size: int, finished: bool) -> None:
+        if finished and self.task is not None:
+            with self.lock:
+                self.total = size
+                self.progress.update(self.task, total=max(size, 1))
+
+    def advanced(self, items: int, nbytes: int, hits: int, errors: int) -> None:
+        self.files += items
+        self.hits += hits
+        self.errors += errors
+        self.done += nbytes
+        left = "time left: sizing…"
+        if self.total is not None:
+            rate = (self.done - self.first_done) / max(time.monotonic() - self.t0, 1e-3)
+            remaining = max(self.total - self.done, 0)
+            left = f"time left: {_duration(remaining / rate)}" if rate > 0 else "time left: ?"
+        if self.task is not None:
+            self.progress.update(self.task, advance=nbytes, files=self.files, hits=self.hits, errors=self.errors,
+                                 left=left)
+
+    def stage(self, text: str) -> None:
+        self.progress.stop()
+        self.console.print(text + " …")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def scan_command(
+    evidence: list[Path] = typer.Argument(..., help="Evidence folders and files (read-only; never written)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder for the case database and reports "
+                             "(created; must not be inside the evidence)."),
+    case: str = typer.Option(..., "--case", help="Case name, recorded in every report."),
+    lists: list[str] = typer.Option(None, "--list", "-l", help="List to match against (repeat; default: all)."),
+    resume: bool = typer.Option(False, "--resume", help="Finish an interrupted scan in --out."),
+    mode: Mode = typer.Option(Mode.FAST, "--mode", help="fast: reduced-size decoding and video key frames; "
+                              "exact: reference hashes bit for bit (slower)."),
+    seconds_per_hash: float = typer.Option(1.0, "--seconds-per-hash", min=0.0, help="vPDQ sampling interval."),
+    expand: bool = typer.Option(True, "--expand/--no-expand", help="Match mirrored, rotated and "
+                                "border-trimmed variants of each photo too."),
+    archive_depth: int = typer.Option(ArchiveLimits.max_depth, "--archive-depth", min=0,
+                                      help="How deep archives inside archives are opened (0: not at all)."),
+    max_member_bytes: int = typer.Option(ArchiveLimits.max_member_bytes, "--max-member-bytes", min=1,
+                                         help="Largest archive member read (bigger ones are rows)."),
+    max_ratio: float = typer.Option(ArchiveLimits.max_ratio, "--max-ratio", min=1.0,
+                                    help="Largest expansion of a member over its compressed size."),
+    max_pixels: int = typer.Option(Limits.max_pixels, "--max-pixels", min=1, help="Largest photo decoded."),
+    max_seconds: float = typer.Option(Limits.max_seconds, "--max-seconds", min=0.001,
+                                      help="Time limit for decoding one file."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    db: str | None = db_option(),
+) -> None:
+    """Scan evidence against the lists; write report.json, report.html, hits.csv and vics-case.json.
+
+    Archives (zip, tar, tar.gz/bz2/xz, 7z) are read in place. Progress is checkpointed in
+    OUT/case.db: after a crash, the same command with --resume finishes the job. Exit status
+    0 when the scan finished (hits and unreadable files are in the reports), 2 for a usage
+    error, 3 when evidence or the database cannot be used.
+    """
+    try:
+        hashing = HashOptions(mode=mode, seconds_per_hash=seconds_per_hash, variants=expand,
+                              limits=Limits(max_pixels=max_pixels, max_seconds=max_seconds))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    archives = ArchiveLimits(max_depth=archive_depth, max_member_bytes=max_member_bytes, max_ratio=max_ratio)
+    options = ScanOptions([os.fspath(p) for p in evidence], out, case, lists or None, resume, jobs or None,
+                          hashing, archives)
+    console = Console(stderr=True)
+    show = not quiet and sys.stderr.isatty()
+    bar = _Bar(console) if show else None
+    store = open_store(db)
+    try:
+        outcome = run_scan(options, store, progress=bar,
+                           on_compile=lambda name: console.print(f"compiling the index of list {name} …")
+                           if show else None)
+    finally:
+        if bar is not None:
+            bar.progress.stop()
+        store.close()
+    print(f"scanned {outcome.items:,} files: {outcome.hits:,} hits, {outcome.errors:,} not fully read")
+    for path in outcome.report_files:
+        print(f"  {display_path(path)}")

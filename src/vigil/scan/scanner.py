@@ -1,0 +1,388 @@
+"""A scan, end to end: walk the evidence, read and hash it on every core, match, checkpoint, report.
+
+The main process is the only writer of the case database. Workers read evidence entries (a
+file and, for an archive, all its members) and return items in walk order; the main process
+matches new contents against the lists and commits items, contents and the checkpoint
+together, about once a second. A scan killed at any moment resumes from its last commit and
+produces the same report as a scan never interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from sqlalchemy import select
+
+from .. import __version__
+from ..errors import InputUnusable, UsageError
+from ..hashing import HashOptions
+from ..lists.catalog import ListKind
+from ..matching import Matcher, PdqQuery, Query
+from ..media.source import display_path
+from ..parallel import default_jobs, run_parallel
+from ..signals import pdq
+from ..signals.vpdq import parse_line
+from ..store import Store
+from ..store.schema import entries
+from .casedb import CaseDB, ContentLookup, utc_now
+from .containers import ArchiveLimits
+from .reading import Content, Item, ReadOptions, read_entry
+from .walk import Entry, walk_evidence
+
+__all__ = ["ScanOptions", "ScanProgress", "ScanOutcome", "run_scan", "list_fingerprints"]
+
+_COMMIT_SECONDS = 1.0
+_COMMIT_ENTRIES = 500
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    evidence: Sequence[str]
+    out: Path
+    case: str
+    lists: Sequence[str] | None = None  # None: every list in the store
+    resume: bool = False
+    jobs: int | None = None
+    hashing: HashOptions = field(default_factory=lambda: HashOptions(variants=True))
+    archives: ArchiveLimits = field(default_factory=ArchiveLimits)
+
+
+class ScanProgress:
+    """What a front end shows while a scan runs; the scan calls these from its main thread,
+    except ``counted`` (from the thread that sizes the evidence)."""
+
+    def started(self, resumed_entries: int, resumed_bytes: int) -> None: ...
+    def counted(self, files: int, size: int, finished: bool) -> None: ...
+    def advanced(self, items: int, nbytes: int, hits: int, errors: int) -> None: ...
+    def stage(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    out: Path
+    items: int
+    hits: int
+    errors: int
+    report_files: list[Path]
+
+
+def _inside(child: str, parent: str) -> bool:
+    child, parent = os.path.realpath(child), os.path.realpath(parent)
+    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
+
+
+def check_paths(evidence: Sequence[str], out: Path) -> None:
+    if not evidence:
+        raise UsageError("name at least one evidence folder or file to scan")
+    for path in evidence:
+        if not os.path.lexists(path):
+            raise InputUnusable(f"evidence {display_path(path)!r} does not exist")
+        if os.path.isdir(path) and _inside(str(out), path):
+            raise UsageError(f"the output folder {display_path(out)!r} is inside the evidence "
+                             f"{display_path(path)!r}: evidence is never written, choose --out elsewhere")
+        if _inside(path, str(out)):
+            raise UsageError(f"the evidence {display_path(path)!r} is inside the output folder "
+                             f"{display_path(out)!r}: choose --out elsewhere")
+
+
+def list_fingerprints(store: Store, matcher: Matcher) -> list[dict[str, object]]:
+    """Name, kind, entry counts and a content hash of each list used (what the report records)."""
+    out: list[dict[str, object]] = []
+    with store.connect() as conn:
+        for info in matcher.lists:
+            h = hashlib.sha256()
+            active = revoked = 0
+            last = -1
+            while True:
+                rows = conn.execute(select(entries.c.pk, entries.c.entry_id, entries.c.content_hash,
+                                           entries.c.revoked)
+                                    .where(entries.c.list_id == info.id, entries.c.pk > last)
+                                    .order_by(entries.c.pk).limit(50_000)).all()
+                if not rows:
+                    break
+                for r in rows:
+                    h.update(f"{r.entry_id}\t{r.content_hash}\t{int(bool(r.revoked))}\n".encode())
+                    if r.revoked:
+                        revoked += 1
+                    else:
+                        active += 1
+                last = rows[-1].pk
+            out.append({"name": info.name, "kind": str(info.kind), "source": info.source, "entries": active,
+                        "revoked": revoked, "content_sha256": h.hexdigest(),
+                        "settings": info.settings.as_dict()})
+    return out
+
+
+def _content_query(sha256: str, item: Item, content: Content) -> Query:
+    query = Query(sha256)
+    if item.digests is not None:
+        query.digests = item.digests.as_dict()
+    query.pdq = [PdqQuery(name, value, quality) for name, value, quality in content.pdq_queries]
+    if content.vpdq_lines:
+        query.vpdq = [parse_line(line) for line in content.vpdq_lines]
+    return query
+
+
+class _Batch:
+    """Items and contents waiting for the next commit, with the checkpoint they complete."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[object, ...]] = []
+        self.contents: dict[str, tuple[object, ...]] = {}
+        self.entries = 0
+        self.bytes = 0
+        self.last_path: str | None = None
+
+
+def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | None = None,
+             on_compile: Callable[[str], None] | None = None) -> ScanOutcome:
+    """Scan (or finish scanning) the evidence into ``options.out``; write the reports."""
+    from .report import write_reports  # the reports import this module's neighbours only
+
+    progress = progress or ScanProgress()
+    out = options.out
+    check_paths(options.evidence, out)
+    has_case = (out / "case.db").exists()
+    if has_case and not options.resume:
+        raise UsageError(f"{display_path(out)} holds a scan already: add --resume to finish it, "
+                         "or choose another --out")
+    if options.resume and not has_case:
+        raise UsageError(f"there is no scan to resume in {display_path(out)} (no case.db)")
+    out.mkdir(parents=True, exist_ok=True)
+    matcher = Matcher(store, options.lists, on_compile=on_compile)
+    fingerprints = list_fingerprints(store, matcher)
+    # Items are named from the absolute evidence paths: unambiguous in a report, and a resumed
+    # scan walks the same names from any working folder.
+    paths = [os.path.abspath(p) for p in options.evidence]
+    evidence = [display_path(p) for p in paths]
+    case = CaseDB.open(out, create=True)
+    try:
+        state = case.get("state")
+        with case.transaction() as conn:
+            if state is None:
+                case.put(conn, "case", options.case)
+                case.put(conn, "evidence", evidence)
+                case.put(conn, "lists", fingerprints)
+                case.put(conn, "tool", f"vigil {__version__}")
+                case.put(conn, "started", utc_now())
+                case.put(conn, "options", _options_record(options))
+                case.put(conn, "state", "scanning")
+                case.put(conn, "done_entries", 0)
+                case.put(conn, "done_bytes", 0)
+                case.append_log(conn, "scan started", {
+                    "case": options.case, "tool": f"vigil {__version__}", "evidence": evidence,
+                    "lists": fingerprints, "options": _options_record(options), "user": _user(),
+                    "host": os.uname().nodename})
+            else:
+                _check_resume(case, options, evidence, fingerprints)
+                case.append_log(conn, "scan resumed", {
+                    "state": state, "done_entries": case.get("done_entries"), "user": _user(),
+                    "host": os.uname().nodename})
+        if case.get("state") == "scanning":
+            _scan(case, options, paths, matcher, progress)
+        progress.stage("writing the reports")
+        files = write_reports(case, out, store=store)
+        counts = case.conn.execute(
+            "SELECT count(*), sum(error IS NOT NULL) FROM items").fetchone()
+        hits = case.get("summary", {}).get("hits", {}).get("items", 0)
+        return ScanOutcome(out, counts[0], hits, counts[1] or 0, files)
+    finally:
+        case.close()
+
+
+def _user() -> str:
+    try:
+        import pwd
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # pragma: no cover - not a Unix account
+        return str(os.getuid())
+
+
+def _options_record(options: ScanOptions) -> dict[str, object]:
+    h = options.hashing
+    a = options.archives
+    return {"mode": str(h.mode), "seconds_per_hash": h.seconds_per_hash, "variants": h.variants,
+            "max_pixels": h.limits.max_pixels, "max_seconds": h.limits.max_seconds,
+            "archive_depth": a.max_depth, "max_member_bytes": a.max_member_bytes, "max_ratio": a.max_ratio}
+
+
+def _check_resume(case: CaseDB, options: ScanOptions, evidence: list[str],
+                  fingerprints: list[dict[str, object]]) -> None:
+    if case.get("evidence") != evidence:
+        raise UsageError("--resume must name the same evidence as the scan it finishes: "
+                         + ", ".join(case.get("evidence") or []))
+    if case.get("case") != options.case:
+        raise UsageError(f"--resume must name the same --case as the scan it finishes: {case.get('case')!r}")
+    if case.get("options") != _options_record(options):
+        raise UsageError("--resume must use the options of the scan it finishes: "
+                         + orjson.dumps(case.get("options")).decode())
+    before = case.get("lists") or []
+    if before != fingerprints:
+        names = [str(x["name"]) for x in before]
+        raise UsageError("the lists changed since this scan began (or other lists were named): "
+                         f"it used {', '.join(names)}; a resumed scan must match against the same lists")
+
+
+def _count(evidence: Sequence[str], progress: ScanProgress, stop: threading.Event) -> None:
+    files = size = 0
+    last = time.monotonic()
+    for entry in walk_evidence(list(evidence)):
+        if stop.is_set():
+            return
+        files += 1
+        size += entry.size
+        if time.monotonic() - last > 0.5:
+            progress.counted(files, size, False)
+            last = time.monotonic()
+    progress.counted(files, size, True)
+
+
+def _entries_after(case: CaseDB, evidence: Sequence[str]) -> Iterator[Entry]:
+    """The evidence walk, past the entries a previous run committed (checked to be the same)."""
+    done = int(case.get("done_entries", 0))
+    last = case.get("last_entry")
+    walk = walk_evidence(list(evidence))
+    for n, entry in enumerate(walk, 1):
+        if n < done:
+            continue
+        if n == done:
+            if os.fsencode(entry.path).hex() != last:
+                raise InputUnusable(f"the evidence changed since the scan began: entry {n} is now "
+                                    f"{display_path(entry.path)!r}; start a new scan in another --out")
+            continue
+        yield entry
+
+
+def _timeout(base: float) -> Callable[[Entry], float]:
+    # An archive is one task: allow for reading it at a slow 5 MB/s on top of one file's limit.
+    return lambda entry: base + entry.size / 5e6
+
+
+def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher, progress: ScanProgress) -> None:
+    hashing = options.hashing
+    if matcher.wants_windows and not hashing.windows:
+        hashing = HashOptions(**{**hashing.__dict__, "windows": True})
+    read_options = ReadOptions(hashing, options.archives)
+    lookup = ContentLookup(case.path)
+    done_entries = int(case.get("done_entries", 0))
+    done_bytes = int(case.get("done_bytes", 0))
+    next_seq = (case.conn.execute("SELECT max(seq) FROM items").fetchone()[0] or 0) + 1
+    progress.started(done_entries, done_bytes)
+    pdq.warm_up()
+    jobs = options.jobs or default_jobs()
+    results = run_parallel(read_entry, _entries_after(case, paths), extra=(read_options, lookup),
+                           jobs=jobs, timeout=_timeout(hashing.limits.max_seconds + 30.0),
+                           on_timeout=_timed_out, on_crash=_crashed)
+    stop = threading.Event()
+    counter = threading.Thread(target=_count, args=(paths, progress, stop), daemon=True)
+    counter.start()
+    batch = _Batch()
+    last_commit = time.monotonic()
+    try:
+        for items in results:
+            top = done_entries + batch.entries + 1
+            for i, item in enumerate(items):
+                batch.items.append(_item_row(next_seq + i, top, item, next_seq))
+            _match_new(matcher, items, batch, case)
+            next_seq += len(items)
+            batch.entries += 1
+            top_size = items[0].size or 0
+            batch.bytes += top_size
+            batch.last_path = items[0].path
+            hits = sum(1 for it in items if _has_hits(it, batch, case))
+            errors = sum(1 for it in items if it.error is not None
+                         or (it.content is not None and it.content.error is not None))
+            progress.advanced(len(items), top_size, hits, errors)
+            if batch.entries >= _COMMIT_ENTRIES or time.monotonic() - last_commit > _COMMIT_SECONDS:
+                done_entries, done_bytes = _commit(case, batch, done_entries, done_bytes)
+                batch = _Batch()
+                last_commit = time.monotonic()
+        done_entries, done_bytes = _commit(case, batch, done_entries, done_bytes, final=True)
+    finally:
+        stop.set()
+
+
+def _item_row(seq: int, top: int, item: Item, first_seq: int) -> tuple[object, ...]:
+    d = item.digests
+    parent = first_seq + item.parent if item.parent is not None else None
+    name = os.fsencode(item.name) if item.name is not None else None
+    return (seq, top, parent, name, os.fsencode(item.path), item.kind, item.size,
+            d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None, item.error)
+
+
+def _match_new(matcher: Matcher, items: list[Item], batch: _Batch, case: CaseDB) -> None:
+    new = [(item, item.content) for item in items
+           if item.content is not None and item.digests is not None and item.digests.sha256 not in batch.contents]
+    fresh: list[tuple[Item, Content]] = []
+    for item, content in new:
+        sha = item.digests.sha256 if item.digests else ""
+        if case.conn.execute("SELECT 1 FROM contents WHERE sha256 = ?", (sha,)).fetchone() is None:
+            fresh.append((item, content))
+    if not fresh:
+        return
+    results = matcher.match_many([_content_query(item.digests.sha256, item, content)  # type: ignore[union-attr]
+                                  for item, content in fresh])
+    for (item, content), result in zip(fresh, results, strict=True):
+        sha = item.digests.sha256  # type: ignore[union-attr]
+        batch.contents[sha] = (sha, content.kind, content.format, orjson.dumps(content.signals).decode(),
+                               orjson.dumps([m.to_json() for m in result.matches]).decode(),
+                               orjson.dumps([m.to_json() for m in result.allowed]).decode(), content.error)
+
+
+def _has_hits(item: Item, batch: _Batch, case: CaseDB) -> bool:
+    if item.digests is None:
+        return False
+    sha = item.digests.sha256
+    row = batch.contents.get(sha)
+    if row is not None:
+        return row[4] != "[]"
+    got = case.conn.execute("SELECT matches FROM contents WHERE sha256 = ?", (sha,)).fetchone()
+    return got is not None and got[0] != "[]"
+
+
+def _commit(case: CaseDB, batch: _Batch, done_entries: int, done_bytes: int, *,
+            final: bool = False) -> tuple[int, int]:
+    done_entries += batch.entries
+    done_bytes += batch.bytes
+    with case.transaction() as conn:
+        conn.executemany("INSERT INTO items (seq, top, parent, name, path, kind, size, md5, sha1, sha256, error) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.items)
+        conn.executemany("INSERT OR IGNORE INTO contents (sha256, kind, format, signals, matches, allowed, error) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", list(batch.contents.values()))
+        if batch.entries:
+            case.put(conn, "done_entries", done_entries)
+            case.put(conn, "done_bytes", done_bytes)
+            case.put(conn, "last_entry", os.fsencode(batch.last_path or "").hex())
+        if final:
+            case.put(conn, "state", "reporting")
+            case.put(conn, "finished", utc_now())
+            case.append_log(conn, "scan finished", {"entries": done_entries, "bytes": done_bytes})
+    return done_entries, done_bytes
+
+
+def _timed_out(entry: Entry, seconds: float) -> list[Item]:
+    return [Item(entry.path, None, None, "error", entry.size,
+                 error=f"reading took longer than {seconds:,.0f} s; stopped")]
+
+
+def _crashed(entry: Entry, reason: str) -> list[Item]:
+    return [Item(entry.path, None, None, "error", entry.size, error=f"the reader crashed ({reason})")]
+
+
+def lists_blocking(matcher: Matcher) -> list[str]:
+    return [i.name for i in matcher.lists if i.kind is ListKind.BLOCK]
+
+
+def open_case(out: Path) -> CaseDB:
+    try:
+        return CaseDB.open(out, create=False)
+    except (FileNotFoundError, sqlite3.Error) as exc:
+        raise InputUnusable(f"{display_path(out)} holds no readable case database: {exc}") from exc
