@@ -185,3 +185,76 @@ def test_damaged_zip_member_data_is_unreadable_not_fatal() -> None:
     got = _walk(bytes(data))
     assert str(got["case/a.zip!/a.txt"]).startswith("unreadable:")
     assert got["case/a.zip!/b.txt"] == b"fine"
+
+
+def _7z(members: dict[str, bytes], **kwargs: object) -> bytes:
+    """A 7z archive; names that climb out (../) or are absolute are written as they would be
+    by a hostile tool (py7zr refuses to write them: they are patched into an uncompressed header)."""
+    import py7zr
+
+    safe = {name.replace("../", "___").replace("/", "_", 1) if name.startswith("/") else
+            name.replace("../", "___"): data for name, data in members.items()}
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w", **kwargs) as z:  # type: ignore[arg-type]
+        z.encoded_header_mode = False  # a plain header, so the names can be patched
+        for name, data in safe.items():
+            z.writestr(data, name)
+    out = buf.getvalue()
+    for (name, _), safe_name in zip(members.items(), safe, strict=True):
+        if name != safe_name:
+            old, new = safe_name.encode("utf-16-le"), name.encode("utf-16-le")
+            assert len(old) == len(new) and old in out
+            out = out.replace(old, new)
+    if out != buf.getvalue():  # the start header's CRC covers the header: recompute it
+        import struct
+        import zlib
+        offset, size = struct.unpack("<QQ", out[12:28])
+        header = out[32 + offset: 32 + offset + size]
+        out = out[:28] + struct.pack("<I", zlib.crc32(header)) + out[32:]
+        out = out[:8] + struct.pack("<I", zlib.crc32(out[12:32])) + out[12:]
+    return out
+
+
+def test_7z_members_are_read_in_place_in_order() -> None:
+    data = _7z({"photos/a.jpg": b"A" * 3000, "empty.bin": b"", "../../up.txt": b"up", "b.txt": b"B"})
+    assert archive_format(data) == "7z"
+    got = _walk(data, "case/s.7z")
+    assert got == {"case/s.7z!/photos/a.jpg": b"A" * 3000, "case/s.7z!/empty.bin": b"",
+                   "case/s.7z!/../../up.txt": b"up", "case/s.7z!/b.txt": b"B"}
+
+
+def test_7z_members_left_unread_are_skipped() -> None:
+    data = _7z({"a": b"a" * 5000, "b": b"b" * 5000, "c": b"c"})
+    members = iter_members("case/s.7z", io.BytesIO(data), "7z")
+    names = [m.path for m in members]  # none opened: each is drained in turn
+    assert names == ["case/s.7z!/a", "case/s.7z!/b", "case/s.7z!/c"]
+
+
+def test_7z_bombs_and_limits() -> None:
+    data = _7z({"bomb.bin": bytes(8 << 20), "ok.txt": b"fine"})
+    assert len(data) < 64 << 10
+    got = _walk(data, "case/b.7z", ratio_floor_bytes=1 << 20, max_ratio=100)
+    assert str(got["case/b.7z!/bomb.bin"]).startswith("limit:") and "ratio" in str(got["case/b.7z!/bomb.bin"])
+    assert got["case/b.7z!/ok.txt"] == b"fine"
+    got = _walk(data, "case/b.7z", max_member_bytes=1 << 20)
+    assert "over the limit" in str(got["case/b.7z!/bomb.bin"]) and got["case/b.7z!/ok.txt"] == b"fine"
+    got = _walk(data, "case/b.7z", max_archive_bytes=4 << 20)
+    assert "size limit" in str(got["case/b.7z"])
+
+
+def test_encrypted_7z_is_rows_not_a_failure() -> None:
+    got = _walk(_7z({"s.txt": b"secret"}, password="pw"), "case/e.7z")
+    assert "encrypted" in str(got["case/e.7z!/s.txt"])
+    got = _walk(_7z({"s.txt": b"secret"}, password="pw", header_encryption=True), "case/h.7z")
+    assert "encrypted" in str(got["case/h.7z"]) or "password" in str(got["case/h.7z"])
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.7])
+def test_damaged_and_truncated_7z_is_a_row(keep: float) -> None:
+    data = _7z({"a.bin": os.urandom(100_000), "b.bin": os.urandom(100_000)})
+    got = _walk(data[: int(len(data) * keep)], "case/t.7z")
+    assert any(isinstance(v, str) for v in got.values())
+    damaged = bytearray(data)
+    damaged[40:60] = os.urandom(20)
+    got = _walk(bytes(damaged), "case/d.7z")
+    assert any(isinstance(v, str) for v in got.values())

@@ -65,6 +65,16 @@ def _tgz(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def _7z(members: dict[str, bytes]) -> bytes:
+    import py7zr
+
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(data, name)
+    return buf.getvalue()
+
+
 def _mirrored(path: Path) -> bytes:
     out = io.BytesIO()
     with Image.open(path) as im:
@@ -84,6 +94,7 @@ def build_evidence(root: Path) -> Path:
     inner = _tgz({"videos/clip.mp4": CLIP.read_bytes(), "notes.txt": b"benign notes\n"})
     (ev / "backup.zip").write_bytes(_zip({"a/bridge.jpg": bridge, "inner.tar.gz": inner,
                                           "../../escaped.jpg": bridge, "/abs/rooted.jpg": bridge}))
+    (ev / "photos.7z").write_bytes(_7z({"x/bridge.jpg": bridge, "x/street.jpg": STREET.read_bytes()}))
     return ev
 
 
@@ -119,7 +130,7 @@ def test_scan_finds_every_copy_and_writes_the_reports(listed: Store, tmp_path: P
     assert hits == {
         f"{ev}/photos/IMG_0001.jpg", f"{ev}/photos/deep/renamed.dat", f"{ev}/photos/mirrored.png",
         f"{ev}/clip.mp4", f"{zip_path}!/a/bridge.jpg", f"{zip_path}!/../../escaped.jpg",
-        f"{zip_path}!//abs/rooted.jpg", f"{zip_path}!/inner.tar.gz!/videos/clip.mp4",
+        f"{zip_path}!//abs/rooted.jpg", f"{zip_path}!/inner.tar.gz!/videos/clip.mp4", f"{ev}/photos.7z!/x/bridge.jpg",
     }
     mirrored = paths[f"{ev}/photos/mirrored.png"]["matches"][0]
     assert (mirrored["list"], mirrored["entry"], mirrored["signal"], mirrored["category"]) == ("known", "bridge",
@@ -133,11 +144,11 @@ def test_scan_finds_every_copy_and_writes_the_reports(listed: Store, tmp_path: P
     assert sorted(os.listdir(out)) == ["case.db", "hits.csv", "report.html", "report.json", "vics-case.json"]
 
     summary = report["summary"]
-    assert summary["hits"] == {"items": 8, "contents": 3, "by_list": {"known": 8}}
+    assert summary["hits"] == {"items": 9, "contents": 3, "by_list": {"known": 9}}
     assert summary["items"] == len(report["items"]) and summary["errors"] == 0
-    assert summary["by_kind"]["archive"] == 2 and summary["evidence_files"] == 6
+    assert summary["by_kind"]["archive"] == 3 and summary["evidence_files"] == 7
     assert summary["bytes"] == sum(p.stat().st_size for p in ev.rglob("*") if p.is_file())
-    # Each distinct content is decoded once: five copies of the bridge share one content row.
+    # Each distinct content is decoded once: six copies of the bridge share one content row.
     with contextlib.closing(sqlite3.connect(out / "case.db")) as db:
         assert db.execute("SELECT count(*) FROM contents").fetchone()[0] == summary["distinct_contents"]
 
@@ -149,7 +160,7 @@ def test_scan_finds_every_copy_and_writes_the_reports(listed: Store, tmp_path: P
         records = list(VicsFormat().read(f, source="vics-case.json", options=ReadOptions(), notes=ReadNotes()))
     assert len(records) == 3 and {r.category for r in records} == {"1"}
     bridge = next(r for r in records if r.id == paths[zip_path + "!/a/bridge.jpg"]["md5"])
-    assert len(bridge.metadata["MediaFiles"]) == 5  # every copy, stacked
+    assert len(bridge.metadata["MediaFiles"]) == 6  # every copy, stacked
 
     verify = run_vigil("case", "verify", out)
     assert verify.returncode == 0, verify.stderr

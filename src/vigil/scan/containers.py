@@ -1,4 +1,4 @@
-"""Archives opened in place: the members of zip and tar files (plain, gz, bz2, xz), read as streams.
+"""Archives opened in place: the members of zip, 7z and tar files (plain, gz, bz2, xz), read as streams.
 
 Nothing is ever extracted to disk, so a member named ``../../x`` or ``/etc/passwd`` is only a
 name: it is reported under its container's path, ``!/``, and the name as the archive gives it
@@ -65,9 +65,11 @@ def member_path(container: str, name: str) -> str:
 
 
 def archive_format(head: bytes) -> str | None:
-    """"zip", "tar", "tar.gz", "tar.bz2", "tar.xz" (a compressed stream that may hold a tar), or None."""
+    """"zip", "7z", "tar", "tar.gz", "tar.bz2", "tar.xz" (a compressed stream that may hold a tar), or None."""
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return "zip"
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
     if head.startswith(b"\x1f\x8b"):
         return "tar.gz"  # a gzip stream: a tar inside, or else a single compressed file
     if head.startswith(b"BZh") and head[3:4].isdigit():
@@ -151,7 +153,7 @@ def iter_members(container: str, stream: BinaryIO, fmt: str, *, limits: ArchiveL
                  depth: int = 1) -> Iterator[Member]:
     """The members of the archive ``stream`` (format from :func:`archive_format`), in archive order.
 
-    ``container`` is the archive's own path for the report. ``stream`` must be seekable for zip.
+    ``container`` is the archive's own path for the report. ``stream`` must be seekable for zip and 7z.
     Each yielded member must be read (or skipped) before the next is asked for: tar streams.
     """
     limits = limits or ArchiveLimits()
@@ -161,6 +163,10 @@ def iter_members(container: str, stream: BinaryIO, fmt: str, *, limits: ArchiveL
     budget = [limits.max_archive_bytes]
     if fmt == "zip":
         yield from _zip_members(container, stream, limits, depth, budget)
+    elif fmt == "7z":
+        from .sevenzip import sevenzip_members  # py7zr is imported only when a 7z turns up
+
+        yield from sevenzip_members(container, stream, limits, depth, budget)
     else:
         yield from _tar_members(container, stream, fmt, limits, depth, budget)
 
