@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -75,15 +76,24 @@ def test_parallel_output_equals_serial(tmp_path: Path) -> None:
     assert one == two and len(one.splitlines()) >= 14
 
 
-def test_demo_runs_on_bundled_media() -> None:
-    proc = run_vigil("demo", "--json")
-    assert proc.returncode == 0
-    rows = {Path(str(r["path"])).name: r for r in json_lines(proc)}
-    assert rows["scene.dat"]["kind"] == "image" and rows["scene.dat"]["error"] is None
-    assert rows["clip.mp4"]["kind"] == "video"
-    assert "truncated" in str(rows["broken.jpg"]["error"])
-    table = run_vigil("demo").stdout.decode()
-    assert "media files hashed" in table
+def test_demo_builds_a_benign_case_scans_it_and_says_where_the_report_is(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    proc = run_vigil("demo", "--dir", folder)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode()
+    assert "8 hits" in text and str(folder / "case" / "report.html") in text
+    report = json.loads((folder / "case" / "report.json").read_text())
+    found = {Path(i["path"]).name: i for i in report["items"]}
+    assert found["holiday-small.mp4"]["matches"][0]["signal"] == "vpdq"  # re-encoded at half size
+    assert found["shared-mirrored.jpg"]["matches"] and found["screenshot-framed.png"]["matches"]
+    assert found["invoice.pdf"]["kind"] == "image"  # kind by content, not by name
+    assert "truncated" in found["IMG_2043.jpg"]["error"]
+    assert run_vigil("case", "verify", folder / "case").returncode == 0
+    # Run again: the earlier demo is replaced; a folder that is not a demo never is.
+    assert run_vigil("demo", "--dir", folder, "-q").returncode == 0
+    (tmp_path / "mine").mkdir()
+    refused = run_vigil("demo", "--dir", tmp_path / "mine")
+    assert refused.returncode == 2 and b"not a Vigil demo folder" in refused.stderr
 
 
 def test_version() -> None:

@@ -255,9 +255,10 @@ def test_a_finished_or_foreign_case_folder_is_not_overwritten(listed: Store, tmp
         run_scan(ScanOptions([str(ev / "photos")], out, "case-1", resume=True), listed)
     with pytest.raises(UsageError, match="no scan to resume"):
         run_scan(ScanOptions([str(ev)], tmp_path / "fresh", "case-1", resume=True), listed)
-    # Resuming a finished scan changes nothing in its report.
+    # Resuming a finished scan changes nothing: not its report, not its log.
     again = _scan(listed, [ev], out, resume=True)
     assert again == first
+    assert run_vigil("case", "verify", out).returncode == 0
 
 
 def test_case_verify_detects_changed_reports_and_log(listed: Store, tmp_path: Path) -> None:

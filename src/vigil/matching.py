@@ -19,7 +19,7 @@ from sqlalchemy import select
 from .errors import UsageError
 from .hashing import FileResult
 from .index.compiled import EXACT_TYPES, CompiledList, load_compiled
-from .index.vpdq import score_candidates, unique_quality_frames
+from .index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from .lists.catalog import ListInfo, ListKind, all_lists
 from .lists.model import HEX_SIGNALS, normalise_hex
 from .media.source import display_path
@@ -81,8 +81,8 @@ class Match:
         if self.derived is not None:
             out["derived"] = self.derived
         if self.query_percent is not None:
-            out["query_percent"] = round(self.query_percent, 1)
-            out["list_percent"] = round(self.list_percent or 0.0, 1)
+            out["query_percent"] = round(float(self.query_percent), 1)
+            out["list_percent"] = round(float(self.list_percent or 0.0), 1)
         return out
 
 
@@ -227,21 +227,39 @@ class Matcher:
                 hits[i].append(_Hit(pos, pk, "pdq", dist, name, label))
 
     @staticmethod
-    def _videos(pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
-                hits: list[list[_Hit]]) -> None:
-        if comp.videos is None:
-            return
+    def _video_scores(info: ListInfo, comp: CompiledList, features: Sequence[VpdqFeature]) -> list[VideoScore]:
+        if comp.videos is None or not features:
+            return []
         s = info.settings
+        bits = np.frombuffer(bytes.fromhex("".join(f.hash for f in features)), dtype=np.uint8).reshape(-1, 32)
+        quality = np.array([f.quality for f in features], dtype=np.int16)
+        frames = unique_quality_frames(bits, quality, s.vpdq_quality)
+        return score_candidates(comp.videos, frames, radius=s.vpdq_threshold, min_quality=s.vpdq_quality)
+
+    @staticmethod
+    def _video_matches(info: ListInfo, score: VideoScore) -> bool:
+        s = info.settings
+        return score.query_percent >= s.vpdq_query_percent and score.list_percent >= s.vpdq_list_percent
+
+    def _videos(self, pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
+                hits: list[list[_Hit]]) -> None:
         for i, q in enumerate(queries):
-            if not q.vpdq:
-                continue
-            bits = np.frombuffer(bytes.fromhex("".join(f.hash for f in q.vpdq)), dtype=np.uint8).reshape(-1, 32)
-            quality = np.array([f.quality for f in q.vpdq], dtype=np.int16)
-            frames = unique_quality_frames(bits, quality, s.vpdq_quality)
-            for score in score_candidates(comp.videos, frames, radius=s.vpdq_threshold, min_quality=s.vpdq_quality):
-                if score.query_percent >= s.vpdq_query_percent and score.list_percent >= s.vpdq_list_percent:
+            for score in self._video_scores(info, comp, q.vpdq or ()):
+                if self._video_matches(info, score):
                     hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), "vpdq", score.best_distance,
                                         "original", None, score.query_percent, score.list_percent))
+
+    def video_undecided(self, features: Sequence[VpdqFeature]) -> bool:
+        """Whether a video's frames come near a listed video (some frame within the threshold)
+        without matching any: then hashes taken at other moments (fast mode's key frames) may be
+        what stands between it and a match, and the frames a reference list holds decide."""
+        near = False
+        for info, comp in zip(self.lists, self.compiled, strict=True):
+            for score in self._video_scores(info, comp, features):
+                if self._video_matches(info, score):
+                    return False
+                near = near or score.query_percent > 0
+        return near
 
     # --- resolving against the store -------------------------------------------------------
 
@@ -279,10 +297,11 @@ class Matcher:
         return results
 
 
-def _rank(hit: _Hit) -> tuple[int, int, int]:
-    """Which of several hits on one entry to report: exact digests first, then the closest,
-    then the query's own hash over a variant, then the entry's own hash over a derived one."""
-    return (0 if hit.signal in HEX_SIGNALS and hit.signal != "pdq" else 1,
+def _rank(hit: _Hit) -> tuple[int, int, int, int]:
+    """Which of several hits on one entry to report: exact digests first, then the whole photo
+    (or a whole variant of it) over agreeing windows, which are the weaker evidence, then the
+    closest, then the query's own hash over a variant and the entry's own over a derived one."""
+    return (0 if hit.signal in HEX_SIGNALS and hit.signal != "pdq" else 1, int(is_window(hit.variant)),
             hit.distance, (hit.variant != "original") + (hit.derived is not None))
 
 

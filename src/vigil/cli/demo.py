@@ -1,48 +1,42 @@
-"""``vigil demo``: Vigil's main job on bundled, benign media."""
+"""``vigil demo``: Vigil's main job, a scan of seized storage, on a small benign case it builds."""
 
 from __future__ import annotations
 
-import json
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from ..demo import media_dir
-from ..hashing import HashOptions, hash_files
-from ..media.sniff import Kind
+from ..demo.case import LIST, build_demo
 from ..media.source import display_path
-from ..walk import walk_paths
+from ..scan.scanner import ScanOptions, run_scan
+from ..store import Store
+from .scan import _Bar
 
 
 def demo_command(
-    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON lines."),
+    folder: Path = typer.Option(Path("vigil-demo"), "--dir", help="Where to build the demo case "
+                                "(replaced if it is an earlier demo, refused if it is anything else)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Hash the bundled demo media (photos, a video, a misnamed and a broken file)."""
-    folder = media_dir()
-    files = [f.path for f in walk_paths([str(folder)]) if not f.error and not f.path.endswith((".txt", "LICENSE"))]
-    results = list(hash_files(files, HashOptions()))
-    if json_out:
-        for r in results:
-            print(json.dumps(r.to_json()))
-        return
-    console = Console()
-    table = Table(title=f"Vigil demo: {len(results)} benign files from {display_path(folder)}")
-    for column in ("file", "kind", "md5", "PDQ / vPDQ", "error"):
-        table.add_column(column, overflow="fold")
-    for r in results:
-        if r.pdq is not None:
-            perceptual = f"pdq {r.pdq.hash[:16]}… q{r.pdq.quality}"
-        elif r.vpdq:
-            perceptual = f"vpdq {len(r.vpdq)} frames"
-        else:
-            perceptual = "-"
-        table.add_row(display_path(r.path).rsplit("/", 1)[-1], r.kind.value,
-                      r.digests.md5[:12] + "…" if r.digests else "-", perceptual, r.error or "")
-    console.print(table)
-    errors = sum(1 for r in results if r.error)
-    media = sum(1 for r in results if r.kind in (Kind.IMAGE, Kind.VIDEO) and not r.error)
-    console.print(f"{media} media files hashed, {errors} error(s) reported without stopping the run.")
-    console.print("Next: [bold]vigil hash PATH…[/] on your own files, [bold]--json[/] for machine output.")
-    sys.stdout.flush()
+    """Build a small benign case from bundled media and scan it: a list, evidence with exact and
+    edited copies, archives, a broken file. Prints where the report is."""
+    console = Console(stderr=True)
+    console.print(f"building the demo case in {display_path(folder)} …")
+    demo = build_demo(folder)
+    store = Store.open(demo.db)
+    bar = _Bar(console) if not quiet and sys.stderr.isatty() else None
+    try:
+        outcome = run_scan(ScanOptions([str(demo.evidence)], demo.out, "vigil-demo", [LIST]), store, progress=bar)
+    finally:
+        if bar is not None:
+            bar.progress.stop()
+        store.close()
+    out = Console(soft_wrap=True)  # paths stay whole, whatever the width
+    out.print(f"Scanned {outcome.items} files of {display_path(demo.evidence)} against the list [bold]{LIST}[/] "
+              f"(2 benign entries): [bold red]{outcome.hits} hits[/], {outcome.errors} files not fully read.")
+    out.print(f"Report: [bold]{display_path(demo.out / 'report.html')}[/] (open it in a browser; pictures "
+              "stay blurred until you click)")
+    out.print(f"Also: report.json, hits.csv, vics-case.json in {display_path(demo.out)}; "
+              f"check the case log with [bold]vigil case verify {display_path(demo.out)}[/]")

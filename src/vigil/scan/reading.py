@@ -29,6 +29,7 @@ from ..media.sniff import Kind, sniff
 from ..media.source import open_readonly
 from ..signals import pdq, vpdq
 from ..signals.digests import CHUNK, DigestAccumulator, Digests, digest_bytes, digest_stream
+from ..signals.mode import Mode
 from .containers import ArchiveLimits, MemberError, archive_format, iter_members
 from .walk import Entry
 
@@ -54,6 +55,9 @@ class ReadOptions:
     hashing: HashOptions = field(default_factory=HashOptions)
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
     temp_dir: str | None = None  # where members too big for memory are spooled (private, deleted at once)
+    # Fast mode: called with a video's key-frame hashes; True when they come near a listed video
+    # without matching it, and the video is then hashed again the reference way (exact mode).
+    refine_video: Callable[[list[vpdq.VpdqFeature]], bool] | None = None
 
 
 @dataclass
@@ -202,19 +206,30 @@ def _hash_content(head: bytes, blob: Blob, options: ReadOptions) -> Content:
             content.pdq_queries = list(hashes.variants or [("original", hashes.pdq.hash, hashes.pdq.quality)])
             content.pdq_queries += hashes.windows or []
         elif sniffed.kind is Kind.VIDEO:
-            features: list[vpdq.VpdqFeature] = []
-            try:
-                with on_disk(blob, options.temp_dir) as video_path:
-                    vpdq.hash_video(video_path, seconds_per_hash=h.seconds_per_hash, mode=h.mode, limits=h.limits,
-                                    threads=h.video_threads, on_feature=features.append)
-            finally:  # a damaged video still matches on the frames hashed before the damage
-                content.signals["vpdq"] = [f.to_json() for f in features]
-                content.vpdq_lines = [f.to_line() for f in features]
+            with on_disk(blob, options.temp_dir) as video_path:
+                _hash_video(video_path, content, options)
     except MediaError as exc:
         content.error = str(exc)
     except OSError as exc:
         content.error = f"cannot read: {exc.strerror or exc}"
     return content
+
+
+def _hash_video(path: str, content: Content, options: ReadOptions) -> None:
+    h = options.hashing
+    features: list[vpdq.VpdqFeature] = []
+    try:
+        vpdq.hash_video(path, seconds_per_hash=h.seconds_per_hash, mode=h.mode, limits=h.limits,
+                        threads=h.video_threads, on_feature=features.append)
+        if h.mode is Mode.FAST and options.refine_video is not None and options.refine_video(features):
+            exact: list[vpdq.VpdqFeature] = []
+            vpdq.hash_video(path, seconds_per_hash=h.seconds_per_hash, mode=Mode.EXACT, limits=h.limits,
+                            threads=h.video_threads, on_feature=exact.append)
+            features = exact
+            content.signals["vpdq_mode"] = "exact"
+    finally:  # a damaged video still matches on the frames hashed before the damage
+        content.signals["vpdq"] = [f.to_json() for f in features]
+        content.vpdq_lines = [f.to_line() for f in features]
 
 
 @contextlib.contextmanager

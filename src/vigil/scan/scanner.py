@@ -145,7 +145,7 @@ class _Batch:
 def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | None = None,
              on_compile: Callable[[str], None] | None = None) -> ScanOutcome:
     """Scan (or finish scanning) the evidence into ``options.out``; write the reports."""
-    from .report import write_reports  # the reports import this module's neighbours only
+    from .report import REPORT_FILES, write_reports  # the reports import this module's neighbours only
 
     progress = progress or ScanProgress()
     out = options.out
@@ -183,17 +183,19 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
                     "host": os.uname().nodename})
             else:
                 _check_resume(case, options, evidence, fingerprints)
+            if state not in (None, "finished"):
                 case.append_log(conn, "scan resumed", {
                     "state": state, "done_entries": case.get("done_entries"), "user": _user(),
                     "host": os.uname().nodename})
-        if case.get("state") == "scanning":
-            _scan(case, options, paths, matcher, progress)
-        progress.stage("writing the reports")
-        files = write_reports(case, out, store=store)
-        counts = case.conn.execute(
-            "SELECT count(*), sum(error IS NOT NULL) FROM items").fetchone()
-        hits = case.get("summary", {}).get("hits", {}).get("items", 0)
-        return ScanOutcome(out, counts[0], hits, counts[1] or 0, files)
+        if state == "finished":  # nothing left to do: the reports stand as the log recorded them
+            files = [out / name for name in REPORT_FILES]
+        else:
+            if case.get("state") == "scanning":
+                _scan(case, options, paths, matcher, progress)
+            progress.stage("writing the reports")
+            files = write_reports(case, out, store=store)
+        summary = case.get("summary", {})
+        return ScanOutcome(out, summary["items"], summary["hits"]["items"], summary["errors"], files)
     finally:
         case.close()
 
@@ -270,7 +272,7 @@ def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher
     hashing = options.hashing
     if matcher.wants_windows and not hashing.windows:
         hashing = HashOptions(**{**hashing.__dict__, "windows": True})
-    read_options = ReadOptions(hashing, options.archives)
+    read_options = ReadOptions(hashing, options.archives, refine_video=matcher.video_undecided)
     lookup = ContentLookup(case.path)
     done_entries = int(case.get("done_entries", 0))
     done_bytes = int(case.get("done_bytes", 0))
