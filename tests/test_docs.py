@@ -52,3 +52,16 @@ def test_every_list_setting_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for s in SETTINGS:
         assert f"| `{s.name}` | {s.default:g} |" in readme
+
+
+def test_every_scan_demo_and_case_option_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    checked = {"scan": commands["scan"], "demo": commands["demo"]}
+    checked.update({f"case {name}": c for name, c in commands["case"].commands.items()})
+    assert set(checked) >= {"scan", "demo", "case verify", "case log"}
+    for name, cmd in checked.items():
+        assert f"vigil {name}" in readme, f"vigil {name} is not documented in README.md"
+        for opt in _options(cmd):
+            bare = opt.split("/")[0]
+            assert f"`{bare}" in readme, f"{name} {opt} is not documented in README.md"
