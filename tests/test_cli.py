@@ -102,7 +102,8 @@ def test_version() -> None:
     assert run_vigil("--version").stdout.decode().strip() == f"vigil {__version__}"
 
 
-def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
+def _on_terminal(*args: str) -> tuple[int, bytes]:
+    """Run vigil with stderr on a pseudo-terminal; the exit status and what was drawn there."""
     import os
     import pty
     import subprocess
@@ -125,17 +126,28 @@ def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
-        proc = subprocess.run([sys.executable, "-m", "vigil", "hash", str(PHOTO), str(VIDEO)],
-                              stdout=subprocess.PIPE, stderr=follower, timeout=300,
-                              env=dict(os.environ, COLUMNS="120"))
+        proc = subprocess.run([sys.executable, "-m", "vigil", *args], stdout=subprocess.PIPE, stderr=follower,
+                              timeout=300, env=dict(os.environ, COLUMNS="160"))
     finally:
         os.close(follower)
         reader.join(timeout=10)
         os.close(leader)
-    assert proc.returncode == 0
+    return proc.returncode, bytes(drawn)
+
+
+def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
+    code, drawn = _on_terminal("hash", str(PHOTO), str(VIDEO))
+    assert code == 0
     assert b"2/2 files" in drawn and b"0 errors" in drawn
     quiet = run_vigil("hash", "--quiet", PHOTO)
     assert quiet.stderr == b""
+
+
+def test_scan_progress_shows_files_bytes_hits_errors_and_time_left(tmp_path: Path) -> None:
+    code, drawn = _on_terminal("demo", "--dir", str(tmp_path / "demo"))
+    assert code == 0
+    for shown in (b"17 files", b"8 hits", b"2 errors", b"time left", b"kB"):
+        assert shown in drawn, shown
 
 
 def test_a_closed_pipe_ends_the_run_quietly(tmp_path: Path) -> None:

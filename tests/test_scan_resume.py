@@ -82,12 +82,31 @@ def _state(out: Path) -> tuple[str | None, int]:
             int(json.loads(rows.get("done_entries", "0"))))
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _assert_gone(pids: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if Path(f"/proc/{p}").exists()
+                 and "Z" not in Path(f"/proc/{p}/stat").read_text().split(")")[-1][:3]]
+        time.sleep(0.05)
+    assert not alive, f"workers {alive} outlived the killed scan"
+
+
 def _kill_when(proc: subprocess.Popen[bytes], out: Path, want: Any) -> bool:
     """SIGKILL the scan once ``want(state, done)`` holds; False if it finished first."""
     while proc.poll() is None:
         if (out / "case.db").exists() and want(*_state(out)):
+            workers = _children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            _assert_gone(workers)  # no worker outlives the scan to compete with the resumed one
             return True
         time.sleep(0.01)
     assert proc.returncode == 0, _errors(out)

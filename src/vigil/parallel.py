@@ -29,9 +29,29 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# The parent's ends of the workers' pipes. A forked worker inherits every one of them; it must
+# close them, or a worker would keep its own pipe open and never see the parent die.
+_PARENT_ENDS: set[Connection] = set()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the process that started it dies (kill -9
+    included), so no worker outlives an interrupted run and competes with the resumed one."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: EOF on the pipe still ends it
+        pass
+
+
 def _worker(conn: Connection, func: Callable[..., Any], extra: tuple[Any, ...]) -> None:
     # A crash is reported as that item's result; a traceback dump would only garble the terminal.
     faulthandler.disable()
+    for end in list(_PARENT_ENDS):
+        end.close()
+    _PARENT_ENDS.clear()
+    _die_with_parent()
     while True:
         try:
             task = conn.recv()
@@ -46,6 +66,7 @@ def _worker(conn: Connection, func: Callable[..., Any], extra: tuple[Any, ...]) 
 class _Slot:
     def __init__(self, ctx: Any, func: Callable[..., Any], extra: tuple[Any, ...]) -> None:
         self.conn, child = ctx.Pipe()
+        _PARENT_ENDS.add(self.conn)
         self.proc = ctx.Process(target=_worker, args=(child, func, extra), daemon=True)
         self.proc.start()
         child.close()
@@ -62,6 +83,10 @@ class _Slot:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.join()
+        self._close()
+
+    def _close(self) -> None:
+        _PARENT_ENDS.discard(self.conn)
         self.conn.close()
 
     def stop(self) -> None:
@@ -71,7 +96,7 @@ class _Slot:
         if self.proc.is_alive():
             self.kill()
         else:
-            self.conn.close()
+            self._close()
 
 
 def run_parallel(

@@ -100,6 +100,8 @@ def scan_command(
     max_pixels: int = typer.Option(Limits.max_pixels, "--max-pixels", min=1, help="Largest photo decoded."),
     max_seconds: float = typer.Option(Limits.max_seconds, "--max-seconds", min=0.001,
                                       help="Time limit for decoding one file."),
+    temp_dir: Path = typer.Option(None, "--temp-dir", help="Where archive members over 64 MiB are spooled "
+                                  "while hashed, then deleted (default: the system's temporary folder)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     db: str | None = db_option(),
@@ -118,7 +120,7 @@ def scan_command(
         raise UsageError(str(exc)) from exc
     archives = ArchiveLimits(max_depth=archive_depth, max_member_bytes=max_member_bytes, max_ratio=max_ratio)
     options = ScanOptions([os.fspath(p) for p in evidence], out, case, lists or None, resume, jobs or None,
-                          hashing, archives)
+                          hashing, archives, os.fspath(temp_dir) if temp_dir is not None else None)
     console = Console(stderr=True)
     show = not quiet and sys.stderr.isatty()
     bar = _Bar(console) if show else None

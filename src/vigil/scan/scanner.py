@@ -9,6 +9,7 @@ produces the same report as a scan never interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sqlite3
@@ -53,6 +54,7 @@ class ScanOptions:
     jobs: int | None = None
     hashing: HashOptions = field(default_factory=lambda: HashOptions(variants=True))
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
+    temp_dir: str | None = None  # where archive members over 64 MiB are spooled while hashed (None: the system's)
 
 
 class ScanProgress:
@@ -79,10 +81,15 @@ def _inside(child: str, parent: str) -> bool:
     return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
 
 
-def check_paths(evidence: Sequence[str], out: Path) -> None:
+def check_paths(evidence: Sequence[str], out: Path, temp_dir: str | None = None) -> None:
     if not evidence:
         raise UsageError("name at least one evidence folder or file to scan")
+    if temp_dir is not None and not os.path.isdir(temp_dir):
+        raise InputUnusable(f"--temp-dir {display_path(temp_dir)!r} is not a folder")
     for path in evidence:
+        if temp_dir is not None and os.path.isdir(path) and _inside(temp_dir, path):
+            raise UsageError(f"--temp-dir {display_path(temp_dir)!r} is inside the evidence: evidence is never "
+                             "written, choose another")
         if not os.path.lexists(path):
             raise InputUnusable(f"evidence {display_path(path)!r} does not exist")
         if os.path.isdir(path) and _inside(str(out), path):
@@ -149,7 +156,7 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
 
     progress = progress or ScanProgress()
     out = options.out
-    check_paths(options.evidence, out)
+    check_paths(options.evidence, out, options.temp_dir)
     has_case = (out / "case.db").exists()
     if has_case and not options.resume:
         raise UsageError(f"{display_path(out)} holds a scan already: add --resume to finish it, "
@@ -252,15 +259,19 @@ def _entries_after(case: CaseDB, evidence: Sequence[str]) -> Iterator[Entry]:
     done = int(case.get("done_entries", 0))
     last = case.get("last_entry")
     walk = walk_evidence(list(evidence))
-    for n, entry in enumerate(walk, 1):
-        if n < done:
+    seen = 0
+    for seen, entry in enumerate(walk, 1):
+        if seen < done:
             continue
-        if n == done:
+        if seen == done:
             if os.fsencode(entry.path).hex() != last:
-                raise InputUnusable(f"the evidence changed since the scan began: entry {n} is now "
+                raise InputUnusable(f"the evidence changed since the scan began: entry {seen} is now "
                                     f"{display_path(entry.path)!r}; start a new scan in another --out")
             continue
         yield entry
+    if seen < done:
+        raise InputUnusable(f"the evidence changed since the scan began: it holds {seen} entries, the scan had "
+                            f"read {done}; start a new scan in another --out")
 
 
 def _timeout(base: float) -> Callable[[Entry], float]:
@@ -271,8 +282,8 @@ def _timeout(base: float) -> Callable[[Entry], float]:
 def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher, progress: ScanProgress) -> None:
     hashing = options.hashing
     if matcher.wants_windows and not hashing.windows:
-        hashing = HashOptions(**{**hashing.__dict__, "windows": True})
-    read_options = ReadOptions(hashing, options.archives, refine_video=matcher.video_undecided)
+        hashing = dataclasses.replace(hashing, windows=True)
+    read_options = ReadOptions(hashing, options.archives, options.temp_dir, refine_video=matcher.video_undecided)
     lookup = ContentLookup(case.path)
     done_entries = int(case.get("done_entries", 0))
     done_bytes = int(case.get("done_bytes", 0))
