@@ -280,3 +280,19 @@ def test_case_verify_detects_changed_reports_and_log(listed: Store, tmp_path: Pa
     verify = run_vigil("case", "verify", out)
     assert verify.returncode == 1 and b"log entry 1" in verify.stdout
     assert run_vigil("case", "verify", tmp_path / "nothing-here").returncode == 3
+
+
+def test_the_command_prints_where_the_reports_are_and_exits_by_the_contract(listed: Store, tmp_path: Path) -> None:
+    ev = build_evidence(tmp_path)
+    db = str(tmp_path / "vigil.db")
+    out = tmp_path / "case out"
+    proc = run_vigil("scan", ev, "--case", "c-1", "--out", out, "--db", db, "--list", "known")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode()
+    assert "9 hits" in text and str(out / "report.html") in text
+    assert b"writing the reports" in proc.stderr  # not a terminal: plain progress lines
+    assert run_vigil("scan", ev, "--case", "c-1", "--out", ev / "out", "--db", db).returncode == 2
+    assert run_vigil("scan", tmp_path / "missing", "--case", "c", "--out", tmp_path / "o2", "--db", db).returncode == 3
+    unknown = run_vigil("scan", ev, "--case", "c", "--out", tmp_path / "o3", "--db", db, "--list", "nope")
+    assert unknown.returncode == 2 and b"no list named 'nope'" in unknown.stderr
+    assert not (tmp_path / "o3").exists()

@@ -73,6 +73,46 @@ class _Bar(ScanProgress):
         self.console.print(text + " …")
 
 
+class _Lines(ScanProgress):
+    """Not a terminal (a log file, nohup): a line every ``every`` seconds instead of a bar."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
+        self.last = time.monotonic()
+        self.t0 = self.last
+        self.files = self.hits = self.errors = 0
+        self.done = self.first_done = 0
+        self.total: int | None = None
+
+    def started(self, resumed_entries: int, resumed_bytes: int) -> None:
+        self.done = self.first_done = resumed_bytes
+        if resumed_entries:
+            print(f"vigil scan: resuming after {resumed_entries:,} evidence files", file=sys.stderr, flush=True)
+
+    def counted(self, files: int, size: int, finished: bool) -> None:
+        if finished:
+            self.total = size
+
+    def advanced(self, items: int, nbytes: int, hits: int, errors: int) -> None:
+        self.files += items
+        self.hits += hits
+        self.errors += errors
+        self.done += nbytes
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        left = ""
+        rate = (self.done - self.first_done) / max(now - self.t0, 1e-3)
+        if self.total is not None and rate > 0:
+            left = f", about {_duration(max(self.total - self.done, 0) / rate)} left"
+        print(f"vigil scan: {self.files:,} files, {self.done / 1e9:,.2f} GB, {self.hits:,} hits, "
+              f"{self.errors:,} errors{left}", file=sys.stderr, flush=True)
+
+    def stage(self, text: str) -> None:
+        print(f"vigil scan: {text}", file=sys.stderr, flush=True)
+
+
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
     hours, rest = divmod(seconds, 3600)
@@ -126,7 +166,7 @@ def scan_command(
     bar = _Bar(console) if show else None
     store = open_store(db)
     try:
-        outcome = run_scan(options, store, progress=bar,
+        outcome = run_scan(options, store, progress=bar or (None if quiet else _Lines()),
                            on_compile=lambda name: console.print(f"compiling the index of list {name} …")
                            if show else None)
     finally:

@@ -19,6 +19,7 @@ import jinja2
 
 from .casedb import CaseDB
 from .report import Row, hit_contents, iter_rows
+from .thumbs import MAX_PICTURES
 
 __all__ = ["write_report_html", "MAX_ERROR_ROWS"]
 
@@ -51,7 +52,8 @@ def _groups(case: CaseDB) -> list[dict[str, Any]]:
     by_list: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
     for sha, rows in hit_contents(case):
         first = rows[0]
-        data, frames, error = thumbs.get(sha, (None, 0, "no thumbnail was made"))
+        data, frames, error = thumbs.get(sha, (None, 0, f"only the first {MAX_PICTURES:,} hits are pictured"
+                                                        if first.kind in ("image", "video") else "not a picture"))
         for name in dict.fromkeys(m["list"] for m in first.matches):
             matches = [m for m in first.matches if m["list"] == name]
             category = next((m.get("category") for m in matches if m.get("category") is not None), None)

@@ -163,9 +163,9 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
                          "or choose another --out")
     if options.resume and not has_case:
         raise UsageError(f"there is no scan to resume in {display_path(out)} (no case.db)")
-    out.mkdir(parents=True, exist_ok=True)
-    matcher = Matcher(store, options.lists, on_compile=on_compile)
+    matcher = Matcher(store, options.lists, on_compile=on_compile)  # an unknown list: refused before any write
     fingerprints = list_fingerprints(store, matcher)
+    out.mkdir(parents=True, exist_ok=True)
     # Items are named from the absolute evidence paths: unambiguous in a report, and a resumed
     # scan walks the same names from any working folder.
     paths = [os.path.abspath(p) for p in options.evidence]

@@ -27,11 +27,14 @@ from .casedb import CaseDB
 from .containers import ArchiveLimits, MemberError, archive_format, iter_members
 from .reading import Blob, on_disk, read_file, spooled
 
-__all__ = ["make_thumbnails", "open_item", "STRIP_FRAMES"]
+__all__ = ["make_thumbnails", "open_item", "STRIP_FRAMES", "MAX_PICTURES"]
 
 PHOTO_BOX = 320
 FRAME_HEIGHT = 120
 STRIP_FRAMES = 5
+# Pictures for the first hits only: the page stays one that a browser opens (about 15 KB each);
+# every hit, pictured or not, is in the report's pages, report.json and hits.csv.
+MAX_PICTURES = 2000
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,12 @@ class _Task:
 
 def make_thumbnails(case: CaseDB, *, jobs: int | None = None, limits: Limits | None = None,
                     archives: ArchiveLimits | None = None) -> int:
-    """Thumbnails for every hit not yet given one (resumable); returns how many were made."""
+    """Thumbnails for the first MAX_PICTURES hits not yet given one (resumable); returns how many were made."""
     rows = case.conn.execute(
-        "SELECT c.sha256, min(i.seq), c.kind FROM contents c JOIN items i ON i.sha256 = c.sha256 "
-        "WHERE c.matches != '[]' AND c.kind IN ('image', 'video') "
-        "AND c.sha256 NOT IN (SELECT sha256 FROM thumbs) GROUP BY c.sha256 ORDER BY min(i.seq)").fetchall()
+        "SELECT sha256, seq, kind FROM (SELECT c.sha256, min(i.seq) AS seq, c.kind FROM contents c "
+        "JOIN items i ON i.sha256 = c.sha256 WHERE c.matches != '[]' AND c.kind IN ('image', 'video') "
+        "GROUP BY c.sha256 ORDER BY min(i.seq) LIMIT ?) WHERE sha256 NOT IN (SELECT sha256 FROM thumbs)",
+        (MAX_PICTURES,)).fetchall()
     if not rows:
         return 0
     tasks = [_Task(sha, seq, kind) for sha, seq, kind in rows]
