@@ -190,15 +190,15 @@ def test_bad_input_never_stops_a_scan_and_each_is_a_row(listed: Store, tmp_path:
     with open(name, "wb") as f:
         f.write(bridge)
 
-    import vigil.scan.reading as reading
-    real_open = reading.open_readonly
+    import vigil.scan.blobs as blobs
+    real_open = blobs.open_readonly
 
     def refuse(path: str | os.PathLike[str]) -> Any:  # root reads anything: refuse as the OS would
         if os.fspath(path).endswith("locked.jpg"):
             raise PermissionError(13, "Permission denied")
         return real_open(path)
 
-    monkeypatch.setattr(reading, "open_readonly", refuse)
+    monkeypatch.setattr(blobs, "open_readonly", refuse)
     out = tmp_path / "out"
     limits = ArchiveLimits(max_member_bytes=4 << 20, ratio_floor_bytes=1 << 20)
     report = _scan(listed, [ev], out, archives=limits)

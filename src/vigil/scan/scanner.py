@@ -26,16 +26,17 @@ from .. import __version__
 from ..errors import InputUnusable, UsageError
 from ..hashing import HashOptions
 from ..lists.catalog import ListKind
-from ..matching import Matcher, PdqQuery, Query
+from ..matching import Matcher
 from ..media.source import display_path
 from ..parallel import default_jobs, run_parallel
 from ..signals import pdq
-from ..signals.vpdq import parse_line
 from ..store import Store
 from ..store.schema import entries
 from .casedb import CaseDB, ContentLookup, utc_now
+from .checking import ListCheck
 from .containers import ArchiveLimits
-from .reading import Content, Item, ReadOptions, read_entry
+from .reading import Item, ReadOptions, read_entry
+from .thumbs import MAX_PICTURES
 from .walk import Entry, walk_evidence
 
 __all__ = ["ScanOptions", "ScanProgress", "ScanOutcome", "run_scan", "list_fingerprints"]
@@ -128,22 +129,13 @@ def list_fingerprints(store: Store, matcher: Matcher) -> list[dict[str, object]]
     return out
 
 
-def _content_query(sha256: str, item: Item, content: Content) -> Query:
-    query = Query(sha256)
-    if item.digests is not None:
-        query.digests = item.digests.as_dict()
-    query.pdq = [PdqQuery(name, value, quality) for name, value, quality in content.pdq_queries]
-    if content.vpdq_lines:
-        query.vpdq = [parse_line(line) for line in content.vpdq_lines]
-    return query
-
-
 class _Batch:
     """Items and contents waiting for the next commit, with the checkpoint they complete."""
 
     def __init__(self) -> None:
         self.items: list[tuple[object, ...]] = []
         self.contents: dict[str, tuple[object, ...]] = {}
+        self.pictures: list[tuple[object, ...]] = []
         self.entries = 0
         self.bytes = 0
         self.last_path: str | None = None
@@ -283,11 +275,12 @@ def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher
     hashing = options.hashing
     if matcher.wants_windows and not hashing.windows:
         hashing = dataclasses.replace(hashing, windows=True)
-    read_options = ReadOptions(hashing, options.archives, options.temp_dir, refine_video=matcher.video_undecided)
+    read_options = ReadOptions(hashing, options.archives, options.temp_dir, ListCheck(matcher))
     lookup = ContentLookup(case.path)
     done_entries = int(case.get("done_entries", 0))
     done_bytes = int(case.get("done_bytes", 0))
     next_seq = (case.conn.execute("SELECT max(seq) FROM items").fetchone()[0] or 0) + 1
+    pictured = case.conn.execute("SELECT count(*) FROM thumbs").fetchone()[0]
     progress.started(done_entries, done_bytes)
     pdq.warm_up()
     jobs = options.jobs or default_jobs()
@@ -304,7 +297,7 @@ def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher
             top = done_entries + batch.entries + 1
             for i, item in enumerate(items):
                 batch.items.append(_item_row(next_seq + i, top, item, next_seq))
-            _match_new(matcher, items, batch, case)
+                pictured = _add_content(item, batch, case, pictured)
             next_seq += len(items)
             batch.entries += 1
             top_size = items[0].size or 0
@@ -331,23 +324,22 @@ def _item_row(seq: int, top: int, item: Item, first_seq: int) -> tuple[object, .
             d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None, item.error)
 
 
-def _match_new(matcher: Matcher, items: list[Item], batch: _Batch, case: CaseDB) -> None:
-    new = [(item, item.content) for item in items
-           if item.content is not None and item.digests is not None and item.digests.sha256 not in batch.contents]
-    fresh: list[tuple[Item, Content]] = []
-    for item, content in new:
-        sha = item.digests.sha256 if item.digests else ""
-        if case.conn.execute("SELECT 1 FROM contents WHERE sha256 = ?", (sha,)).fetchone() is None:
-            fresh.append((item, content))
-    if not fresh:
-        return
-    results = matcher.match_many([_content_query(item.digests.sha256, item, content)  # type: ignore[union-attr]
-                                  for item, content in fresh])
-    for (item, content), result in zip(fresh, results, strict=True):
-        sha = item.digests.sha256  # type: ignore[union-attr]
-        batch.contents[sha] = (sha, content.kind, content.format, orjson.dumps(content.signals).decode(),
-                               orjson.dumps([m.to_json() for m in result.matches]).decode(),
-                               orjson.dumps([m.to_json() for m in result.allowed]).decode(), content.error)
+def _add_content(item: Item, batch: _Batch, case: CaseDB, pictured: int) -> int:
+    """Queue a new content (and the picture of a hit, for the first MAX_PICTURES); the count pictured."""
+    content = item.content
+    if content is None or item.digests is None:
+        return pictured
+    sha = item.digests.sha256
+    if sha in batch.contents or case.conn.execute("SELECT 1 FROM contents WHERE sha256 = ?", (sha,)).fetchone():
+        return pictured  # two workers hashed copies at once: the first one stands
+    batch.contents[sha] = (sha, content.kind, content.format, orjson.dumps(content.signals).decode(),
+                           orjson.dumps(content.matches).decode(), orjson.dumps(content.allowed).decode(),
+                           content.error)
+    if content.matches and content.kind in ("image", "video") and pictured < MAX_PICTURES:
+        batch.pictures.append((sha, content.picture, content.picture_frames,
+                               None if content.picture is not None else content.picture_error or "no picture"))
+        pictured += 1
+    return pictured
 
 
 def _has_hits(item: Item, batch: _Batch, case: CaseDB) -> bool:
@@ -370,6 +362,8 @@ def _commit(case: CaseDB, batch: _Batch, done_entries: int, done_bytes: int, *,
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.items)
         conn.executemany("INSERT OR IGNORE INTO contents (sha256, kind, format, signals, matches, allowed, error) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)", list(batch.contents.values()))
+        conn.executemany("INSERT OR IGNORE INTO thumbs (sha256, data, frames, error) VALUES (?, ?, ?, ?)",
+                         batch.pictures)
         if batch.entries:
             case.put(conn, "done_entries", done_entries)
             case.put(conn, "done_bytes", done_bytes)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import numpy as np
 from PIL import Image, ImageOps
 
 from ..errors import MediaError
@@ -23,11 +24,12 @@ from ..media.limits import Limits
 from ..media.photo import open_photo
 from ..media.video import keyframes
 from ..parallel import run_parallel
+from .blobs import Blob, on_disk, read_file, spooled
 from .casedb import CaseDB
 from .containers import ArchiveLimits, MemberError, archive_format, iter_members
-from .reading import Blob, on_disk, read_file, spooled
 
-__all__ = ["make_thumbnails", "open_item", "STRIP_FRAMES", "MAX_PICTURES"]
+__all__ = ["make_thumbnails", "open_item", "photo_thumbnail", "pixels_thumbnail", "video_strip", "STRIP_FRAMES",
+           "MAX_PICTURES"]
 
 PHOTO_BOX = 320
 FRAME_HEIGHT = 120
@@ -80,8 +82,9 @@ def _thumb(task: _Task, case_path: str, limits: Limits, archives: ArchiveLimits)
     try:
         with open_item(conn, task.seq, archives) as blob:
             if task.kind == "image":
-                return task.sha256, _photo(blob, limits), 1, None
-            data, frames = _video(blob, limits)
+                return task.sha256, photo_thumbnail(blob, limits), 1, None
+            with on_disk(blob) as path:
+                data, frames = video_strip(path, limits)
             return task.sha256, data, frames, None
     except (MediaError, MemberError, OSError, LookupError) as exc:
         return task.sha256, None, 0, str(exc)
@@ -130,30 +133,42 @@ def _jpeg(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def _photo(blob: Blob, limits: Limits) -> bytes:
+_TRANSPOSE = {2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
+              4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE], 6: [Image.Transpose.ROTATE_270],
+              7: [Image.Transpose.TRANSVERSE], 8: [Image.Transpose.ROTATE_90]}
+
+
+def pixels_thumbnail(pixels: np.ndarray, orientation: int = 1) -> bytes:
+    """A thumbnail from pixels already decoded (for hashing), turned as EXIF says a viewer shows them."""
+    picture = Image.fromarray(pixels)
+    for step in _TRANSPOSE.get(orientation, []):
+        picture = picture.transpose(step)
+    picture.thumbnail((PHOTO_BOX, PHOTO_BOX), Image.Resampling.LANCZOS)
+    return _jpeg(picture)
+
+
+def photo_thumbnail(blob: Blob, limits: Limits) -> bytes:
     source = io.BytesIO(blob.data) if blob.data is not None else str(blob.path)
     with open_photo(source, limits) as image:
-        image.draft("RGB", (PHOTO_BOX * 2, PHOTO_BOX * 2))
+        image.draft("RGB", (PHOTO_BOX, PHOTO_BOX))  # JPEG: decoded at the smallest scale that still covers the box
         shown = ImageOps.exif_transpose(image) or image
         shown.thumbnail((PHOTO_BOX, PHOTO_BOX), Image.Resampling.LANCZOS)
         return _jpeg(shown)
 
 
-def _video(blob: Blob, limits: Limits) -> tuple[bytes, int]:
+def video_strip(path: str, limits: Limits) -> tuple[bytes, int]:
+    """A strip of up to STRIP_FRAMES key frames spread over the video, and how many it holds."""
     kept: list[Image.Image] = []
     stride = 1
-    seen = 0
-    with on_disk(blob) as path:
-        for frame in keyframes(path, lambda w, h: max(1, min(w, h) // (FRAME_HEIGHT * 2)), limits,
-                               frame_threads=False):
-            if seen % stride == 0:
-                picture = Image.fromarray(frame.rgb())
-                picture.thumbnail((FRAME_HEIGHT * 4, FRAME_HEIGHT), Image.Resampling.LANCZOS)
-                kept.append(picture)
-                if len(kept) >= 4 * STRIP_FRAMES:  # keep the memory small: thin out evenly
-                    kept = kept[::2]
-                    stride *= 2
-            seen += 1
+    frames = keyframes(path, lambda w, h: max(1, min(w, h) // (FRAME_HEIGHT * 2)), limits, frame_threads=False)
+    for seen, frame in enumerate(frames):
+        if seen % stride == 0:
+            picture = Image.fromarray(frame.rgb())
+            picture.thumbnail((FRAME_HEIGHT * 4, FRAME_HEIGHT), Image.Resampling.LANCZOS)
+            kept.append(picture)
+            if len(kept) >= 4 * STRIP_FRAMES:  # keep the memory small: thin out evenly
+                kept = kept[::2]
+                stride *= 2
     if not kept:
         raise MediaError("no frame could be decoded for the thumbnail")
     step = len(kept) / min(STRIP_FRAMES, len(kept))

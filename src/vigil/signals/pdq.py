@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
 import pdqhash
+from PIL import Image
 
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.photo import decode_rgb, open_photo
@@ -98,6 +100,15 @@ class PhotoHashes:
     # When asked for: (name, hex, quality) of the query's anchored windows (matched against the
     # derived windows of media-backed lists only)
     windows: list[tuple[str, str, int]] | None = None
+    # When asked for (keep_pixels): the decoded pixels the hashes came from (reduced in fast mode)
+    # and the EXIF orientation (1-8) a viewer would apply: enough to draw a thumbnail without decoding again.
+    pixels: np.ndarray | None = None
+    orientation: int = 1
+
+
+# Fast mode's query variants and windows are made from a decode with at least this many pixels
+# on its short side: trimmed and windowed parts of it still hold enough detail for PDQ.
+VARIANT_MIN_SIDE = 512
 
 
 def hash_photo_full(
@@ -109,44 +120,76 @@ def hash_photo_full(
     variants: bool = False,
     derived: bool = False,
     windows: bool = False,
+    keep_pixels: bool = False,
 ) -> PhotoHashes:
     """PDQ of a photo file (first frame of an animation), and if asked its dihedral hashes,
     its query variants (``vigil.signals.variants.query_variants``) and the derived hashes a
     media-backed list keeps (``media_signals``).
 
     Fast mode decodes at 1/2 to 1/8 of the size where the photo is large enough
-    (see ``_pdqfast``); small photos, exact mode, variants and derived hashes decode at
-    full size.
+    (see ``_pdqfast``); query variants and windows in fast mode use a decode reduced only
+    as far as keeps ``VARIANT_MIN_SIDE`` pixels a side (a 12 MP photo: 1/4). Small photos,
+    exact mode and the derived hashes of media-backed lists decode at full size.
     """
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     image = open_photo(source, limits)
     width, height = image.size
-    full = mode is Mode.EXACT or variants or derived or windows or not _pdqcore.AVAILABLE
-    reduce = 1 if full else _pdqfast.reduction_for(width, height)
+    if mode is Mode.EXACT or derived or not _pdqcore.AVAILABLE:
+        reduce = 1
+    else:
+        reduce = _pdqfast.reduction_for(width, height)
+        if variants or windows:
+            # Measured on 2-12 MP photos: a full decode made variants 13x the cost of the hash alone.
+            while reduce > 1 and min(width, height) // reduce < VARIANT_MIN_SIDE:
+                reduce //= 2
+    orientation = _orientation(image) if keep_pixels else 1
     rgb = decode_rgb(image, reduce=reduce)
-    if variants or derived or windows:
-        from . import variants as _variants  # more work per photo: only when asked
-
-        # Query variants and query windows both trim to the same content boxes: found once.
-        boxes = _variants.content_boxes(rgb) if variants or windows else None
-        return PhotoHashes(
-            hash_rgb(rgb),
-            dihedral_rgb(rgb)[0] if dihedral else None,
-            [(v.name, v.hash, v.quality) for v in _variants.query_variants(rgb, boxes)] if variants else None,
-            [(d.derived, d.hash, d.quality) for d in _variants.media_signals(rgb)] if derived else None,
-            [(v.name, v.hash, v.quality) for v in _variants.query_windows(rgb, boxes)] if windows else None,
-        )
+    kept = {"pixels": rgb, "orientation": orientation} if keep_pixels else {}
     if reduce == 1:
+        plain, orientations = (hash_rgb(rgb), dihedral_rgb(rgb)[0] if dihedral else None)
+    else:
+        b64 = _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_pdqhash(rgb), width, height, reduce)
         if dihedral:
-            hashes, quality = dihedral_rgb(rgb)
-            return PhotoHashes(PdqHash(hashes["original"], quality), hashes)
-        return PhotoHashes(hash_rgb(rgb), None)
-    b64 = _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_pdqhash(rgb), width, height, reduce)
-    if dihedral:
-        hashes, quality = _pdqcore.dihedral_from_buffer64(b64)
-        return PhotoHashes(PdqHash(hashes["original"], quality), hashes)
-    return PhotoHashes(PdqHash(*_pdqcore.hash_from_buffer64(b64)), None)
+            hashes, quality = _pdqcore.dihedral_from_buffer64(b64)
+            plain, orientations = PdqHash(hashes["original"], quality), hashes
+        else:
+            plain, orientations = PdqHash(*_pdqcore.hash_from_buffer64(b64)), None
+    if not (variants or derived or windows):
+        return PhotoHashes(plain, orientations, **kept)  # type: ignore[arg-type]
+    from . import variants as _variants  # more work per photo: only when asked
+
+    # Query variants and query windows both trim to the same content boxes: found once.
+    boxes = _variants.content_boxes(rgb) if variants or windows else None
+
+    def named(name: str) -> str:  # boxes found on a reduced decode, named in the photo's own pixels
+        return _GEOMETRY.sub(lambda m: _full_geometry(m, reduce, width, height), name) if reduce > 1 else name
+
+    return PhotoHashes(
+        plain,
+        orientations,
+        [(named(v.name), v.hash, v.quality) for v in _variants.query_variants(rgb, boxes)] if variants else None,
+        [(d.derived, d.hash, d.quality) for d in _variants.media_signals(rgb)] if derived else None,
+        [(named(v.name), v.hash, v.quality) for v in _variants.query_windows(rgb, boxes)] if windows else None,
+        **kept,  # type: ignore[arg-type]
+    )
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError, IndexError):
+        return 1  # a damaged EXIF block only costs the thumbnail its rotation
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+_GEOMETRY = re.compile(r"\btrimmed (\d+)x(\d+)\+(\d+)\+(\d+)")
+
+
+def _full_geometry(m: re.Match[str], reduce: int, width: int, height: int) -> str:
+    w, h, x, y = (int(v) * reduce for v in m.groups())
+    x, y = min(x, width - 1), min(y, height - 1)
+    return f"trimmed {min(w, width - x)}x{min(h, height - y)}+{x}+{y}"
 
 
 def hash_photo(

@@ -389,6 +389,11 @@ def _refine(rgb: np.ndarray, box: Box, factor: int) -> Box:
     return Box(top, bottom, left, right)
 
 
+def _any_flat_edge(small: np.ndarray) -> bool:
+    edges = (small[0], small[-1], small[:, 0], small[:, -1])
+    return any(bool(_flat_lines(np.ascontiguousarray(line[None]))[1][0]) for line in edges)
+
+
 def content_boxes(rgb: np.ndarray) -> list[Box]:
     """Where the photo inside an image probably is, when borders surround it: up to three boxes.
 
@@ -411,6 +416,8 @@ def content_boxes(rgb: np.ndarray) -> list[Box]:
         return []
     small, k = _reduce(rgb)
     sh, sw = small.shape[:2]
+    if not _any_flat_edge(small):
+        return []  # every peeler starts from a flat outermost line: none has one to start from
     boxes: list[Box] = []
     for peel in (_peel_border, _peel_one_colour, _peel_canvas):
         top, bottom, left, right = _box_by(small, peel)

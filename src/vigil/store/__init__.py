@@ -121,6 +121,11 @@ class Store:
         cache = Path(os.environ.get("VIGIL_CACHE") or default_cache)
         return cls(engine, cache)
 
+    def after_fork(self) -> None:
+        """In a forked worker: forget the parent's pooled connections (never share a socket or a
+        SQLite handle across processes); the worker opens its own on first use."""
+        self.engine.dispose(close=False)
+
     def describe(self) -> str:
         """The database for messages, never with its password."""
         return self.engine.url.render_as_string(hide_password=True)
