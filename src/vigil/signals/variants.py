@@ -394,6 +394,15 @@ def _any_flat_edge(small: np.ndarray) -> bool:
     return any(bool(_flat_lines(np.ascontiguousarray(line[None]))[1][0]) for line in edges)
 
 
+def may_have_border(rgb: np.ndarray) -> bool:
+    """Whether :func:`content_boxes` could find a box: some edge line is flat (every peeler starts
+    from one). Cheap: one reduction and four lines."""
+    rgb = _check_rgb(rgb)
+    if min(rgb.shape[:2]) < 16:
+        return False
+    return _any_flat_edge(_reduce(rgb)[0])
+
+
 def content_boxes(rgb: np.ndarray) -> list[Box]:
     """Where the photo inside an image probably is, when borders surround it: up to three boxes.
 
