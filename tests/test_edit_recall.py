@@ -62,7 +62,7 @@ def _entry(photo: Photo) -> str:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Corpus]:
     root = tmp_path_factory.mktemp("recall")
     photos = build_corpus(PHOTOS, seed=0, refdata=BUNDLED_REFDATA, samples=False)
     assert len({p.name for p in photos}) == PHOTOS and len({p.source for p in photos}) > 1
@@ -99,24 +99,43 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
     import_file(store, vics, "hash-only")
     assert add_media(store, "media", [str(originals)]).added == len(records)
 
-    by_list = {name: Matcher(store, [name]) for name in ("hash-only", "media")}
-    outcome = {name: Outcome() for name in by_list}
-    options = HashOptions(mode=Mode.EXACT, variants=True, windows=True)
-    files = sorted(expected)
-    for result in hash_files(files, options):
-        query = query_from_result(result)
-        photo, edit = expected[result.path]
-        for name, matcher in by_list.items():
-            got = {m.entry for m in matcher.match(query).matches}
-            want = entry_in[name][photo] if photo is not None else None
-            if want is not None:
-                outcome[name].asked[edit] += 1
-                outcome[name].found[edit] += want in got
-            wrong = got - {want}
-            if wrong:
-                outcome[name].false_positives.append(f"{Path(result.path).name} -> {sorted(wrong)}")
+    yield _Corpus(store, expected, entry_in)
     store.close()
-    yield outcome
+
+
+@dataclass
+class _Corpus:
+    store: Store
+    expected: dict[str, tuple[str | None, str]]
+    entry_in: dict[str, dict[str, str]]
+
+    def outcomes(self, names: tuple[str, ...], options: HashOptions) -> dict[str, Outcome]:
+        by_list = {name: Matcher(self.store, [name]) for name in names}
+        outcome = {name: Outcome() for name in by_list}
+        for result in hash_files(sorted(self.expected), options):
+            query = query_from_result(result)
+            photo, edit = self.expected[result.path]
+            for name, matcher in by_list.items():
+                got = {m.entry for m in matcher.match(query).matches}
+                want = self.entry_in[name][photo] if photo is not None else None
+                if want is not None:
+                    outcome[name].asked[edit] += 1
+                    outcome[name].found[edit] += want in got
+                wrong = got - {want}
+                if wrong:
+                    outcome[name].false_positives.append(f"{Path(result.path).name} -> {sorted(wrong)}")
+        return outcome
+
+
+@pytest.fixture(scope="module")
+def outcomes(corpus: _Corpus) -> dict[str, Outcome]:
+    return corpus.outcomes(("hash-only", "media"), HashOptions(mode=Mode.EXACT, variants=True, windows=True))
+
+
+@pytest.fixture(scope="module")
+def fast_outcome(corpus: _Corpus) -> Outcome:
+    """What ``vigil scan`` does by default against a hash-only list: fast mode, variants, no windows."""
+    return corpus.outcomes(("hash-only",), HashOptions(mode=Mode.FAST, variants=True))["hash-only"]
 
 
 def test_hash_only_list_finds_every_edit_but_crops_and_caption_bars(outcomes: dict[str, Outcome]) -> None:
@@ -137,3 +156,16 @@ def test_media_backed_list_finds_every_edit(outcomes: dict[str, Outcome]) -> Non
 @pytest.mark.parametrize("name", ["hash-only", "media"])
 def test_no_false_positives_among_distinct_photos(outcomes: dict[str, Outcome], name: str) -> None:
     assert outcomes[name].false_positives == []
+
+
+def test_fast_mode_as_a_scan_runs_it_finds_what_exact_mode_finds(outcomes: dict[str, Outcome],
+                                                                 fast_outcome: Outcome) -> None:
+    exact = outcomes["hash-only"]
+    assert fast_outcome.recall("original") == 1.0, fast_outcome.table()
+    for edit in EDIT_NAMES:
+        if edit not in HASH_ONLY_EXEMPT:
+            assert fast_outcome.recall(edit) >= HASH_ONLY_TARGET, f"{edit}: {fast_outcome.table()}"
+        # Fast mode may lose a little to its reduced decodes, never much.
+        assert fast_outcome.recall(edit) >= exact.recall(edit) - 0.02, f"{edit}: {fast_outcome.table()} vs " \
+                                                                        f"{exact.table()}"
+    assert fast_outcome.false_positives == []

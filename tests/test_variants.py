@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -260,3 +261,31 @@ def test_benign_corpus_is_deterministic_distinct_and_edited_as_documented() -> N
     assert edits["caption_bar"].shape[1] == w and edits["caption_bar"].shape[0] > h
     grey = edits["greyscale"].astype(int)
     assert np.abs(grey[..., 0] - grey[..., 1]).max() <= 8  # equal channels, up to JPEG re-saving
+
+
+def test_fast_mode_variants_trim_a_bordered_photo_from_any_source(tmp_path: Path) -> None:
+    """Fast mode hashes a borderless photo's orientations from one coarse decode and decodes a
+    bordered one again, finer, to trim it: from a path, from bytes, from a stream alike."""
+    from PIL import ImageOps
+
+    from vigil.signals import pdq
+    from vigil.signals.mode import Mode
+
+    bridge = Path(__file__).resolve().parents[1] / "src" / "vigil" / "demo" / "media" / "bridge.jpg"
+    with Image.open(bridge) as im:
+        big = im.convert("RGB").resize((2400, 2400))
+    framed = ImageOps.expand(big, border=(300, 200), fill="black")
+    for name, image in (("plain.png", big), ("framed.png", framed)):
+        image.save(tmp_path / name)
+    plain = pdq.hash_photo_full(tmp_path / "plain.png", mode=Mode.FAST, variants=True)
+    assert plain.variants is not None and not any(n.startswith("trimmed") for n, _, _ in plain.variants)
+    assert plain.variants[0][0] == "original" and len(plain.variants) == 8
+    data = (tmp_path / "framed.png").read_bytes()
+    got = [pdq.hash_photo_full(src, mode=Mode.FAST, variants=True, keep_pixels=True)
+           for src in (tmp_path / "framed.png", data, io.BytesIO(data))]
+    assert got[0].variants == got[1].variants == got[2].variants
+    trimmed = [(n, h) for n, h, _ in got[0].variants or [] if n.startswith("trimmed")]
+    assert trimmed and trimmed[0][0] == "trimmed 2400x2400+300+200"  # named in the photo's own pixels
+    exact = pdq.hash_photo_full(tmp_path / "plain.png", mode=Mode.EXACT).pdq.hash
+    assert distance(trimmed[0][1], exact) <= 10  # the trimmed copy hashes as the photo itself
+    assert got[2].pixels is not None and min(got[2].pixels.shape[:2]) >= pdq.VARIANT_MIN_SIDE

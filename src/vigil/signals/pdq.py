@@ -131,9 +131,13 @@ def hash_photo_full(
     as far as keeps ``VARIANT_MIN_SIDE`` pixels a side (a 12 MP photo: 1/4). Small photos,
     exact mode and the derived hashes of media-backed lists decode at full size.
     """
+    raw: bytes | None = None  # a photo given as bytes or a stream may be opened twice (below)
     if isinstance(source, bytes):
-        source = io.BytesIO(source)
-    image = open_photo(source, limits)
+        raw = source
+    elif variants and not isinstance(source, str | os.PathLike):
+        raw = source.read()
+    where: str | os.PathLike[str] | BinaryIO = io.BytesIO(raw) if raw is not None else source  # type: ignore[assignment]
+    image = open_photo(where, limits)
     width, height = image.size
     coarse = 1 if mode is Mode.EXACT or derived or not _pdqcore.AVAILABLE else _pdqfast.reduction_for(width, height)
     reduce = coarse
@@ -148,9 +152,9 @@ def hash_photo_full(
             quick = _orientations_only(image, width, height, coarse, keep_pixels)
             if quick is not None:
                 return quick
-            if hasattr(source, "seek"):
-                source.seek(0)
-            image = open_photo(source, limits)
+            if raw is not None:
+                where = io.BytesIO(raw)  # the decoder may have closed the first
+            image = open_photo(where, limits)
     orientation = _orientation(image) if keep_pixels else 1
     rgb = decode_rgb(image, reduce=reduce)
     kept = {"pixels": rgb, "orientation": orientation} if keep_pixels else {}
