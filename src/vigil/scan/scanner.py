@@ -1,10 +1,10 @@
 """A scan, end to end: walk the evidence, read and hash it on every core, match, checkpoint, report.
 
 The main process is the only writer of the case database. Workers read evidence entries (a
-file and, for an archive, all its members) and return items in walk order; the main process
-matches new contents against the lists and commits items, contents and the checkpoint
-together, about once a second. A scan killed at any moment resumes from its last commit and
-produces the same report as a scan never interrupted.
+file and, for an archive, all its members), hash and match each new content (``checking``) and
+return items in walk order; the main process commits items, contents, pictures of hits and the
+checkpoint together, about once a second. A scan killed at any moment resumes from its last
+commit and produces the same report as a scan never interrupted.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from sqlalchemy import select
 from .. import __version__
 from ..errors import InputUnusable, UsageError
 from ..hashing import HashOptions
-from ..lists.catalog import ListKind
 from ..matching import Matcher
 from ..media.source import display_path
 from ..parallel import default_jobs, run_parallel
@@ -382,10 +381,6 @@ def _timed_out(entry: Entry, seconds: float) -> list[Item]:
 
 def _crashed(entry: Entry, reason: str) -> list[Item]:
     return [Item(entry.path, None, None, "error", entry.size, error=f"the reader crashed ({reason})")]
-
-
-def lists_blocking(matcher: Matcher) -> list[str]:
-    return [i.name for i in matcher.lists if i.kind is ListKind.BLOCK]
 
 
 def open_case(out: Path) -> CaseDB:
