@@ -29,7 +29,6 @@ import orjson
 from ..lists.formats.vics import VicsFormat
 from ..lists.model import Record, Signal
 from ..media.source import display_path
-from ..store import Store
 from .casedb import CaseDB
 
 __all__ = ["REPORT_FILES", "Row", "iter_rows", "write_reports", "summarise"]
@@ -230,12 +229,10 @@ def write_vics_case(case: CaseDB, out: Path) -> _Atomic:
     return f
 
 
-def write_reports(case: CaseDB, out: Path, *, store: Store | None = None, jobs: int | None = None) -> list[Path]:
-    """Thumbnails of the hits, then every report file; logs their hashes; marks the case finished."""
+def write_reports(case: CaseDB, out: Path) -> list[Path]:
+    """Every report file; logs their hashes; marks the case finished."""
     from .html import write_report_html
-    from .thumbs import make_thumbnails
 
-    make_thumbnails(case, jobs=jobs)
     summary = summarise(case)
     written = [write_report_json(case, out, summary), write_hits_csv(case, out), write_vics_case(case, out),
                write_report_html(case, out, summary, _Atomic)]

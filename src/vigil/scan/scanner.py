@@ -191,7 +191,7 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
             if case.get("state") == "scanning":
                 _scan(case, options, paths, matcher, progress)
             progress.stage("writing the reports")
-            files = write_reports(case, out, store=store)
+            files = write_reports(case, out)
         summary = case.get("summary", {})
         return ScanOutcome(out, summary["items"], summary["hits"]["items"], summary["errors"], files)
     finally:
