@@ -290,6 +290,8 @@ def test_the_command_prints_where_the_reports_are_and_exits_by_the_contract(list
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.decode()
     assert "9 hits" in text and str(out / "report.html") in text
+    head = text.split("case log head ", 1)[1].split()[0]
+    assert len(head) == 64 and head in run_vigil("case", "verify", out).stdout.decode()
     assert b"writing the reports" in proc.stderr  # not a terminal: plain progress lines
     assert run_vigil("scan", ev, "--case", "c-1", "--out", ev / "out", "--db", db).returncode == 2
     assert run_vigil("scan", tmp_path / "missing", "--case", "c", "--out", tmp_path / "o2", "--db", db).returncode == 3

@@ -176,3 +176,4 @@ def scan_command(
     print(f"scanned {outcome.items:,} files: {outcome.hits:,} hits, {outcome.errors:,} not fully read")
     for path in outcome.report_files:
         print(f"  {display_path(path)}")
+    print(f"case log head {outcome.log_head} (note it: `vigil case verify` shows it again)")

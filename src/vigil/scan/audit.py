@@ -34,9 +34,11 @@ def verify_case(case: CaseDB, out: Path) -> Verification:
     count, problems = verify_log(case.conn)
     for p in problems:
         result.bad(f"log entry {p.seq}: {p.problem}")
-    if not problems:
-        result.lines.append(f"ok   case log: {count} entries, hash chain intact")
     entries = case.log_entries()
+    if not problems:
+        head = entries[-1].hash if entries else "-"
+        result.lines.append(f"ok   case log: {count} entries, hash chain intact, head {head} "
+                            "(compare with the head recorded when the scan ended)")
     written = [e for e in entries if e.event == "reports written"]
     if not written:
         result.bad("the log records no reports (the scan has not finished: vigil scan … --resume)")

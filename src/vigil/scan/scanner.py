@@ -74,6 +74,7 @@ class ScanOutcome:
     hits: int
     errors: int
     report_files: list[Path]
+    log_head: str = ""  # the hash of the case log's last entry: pins the whole chain
 
 
 def _inside(child: str, parent: str) -> bool:
@@ -193,7 +194,8 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
             progress.stage("writing the reports")
             files = write_reports(case, out)
         summary = case.get("summary", {})
-        return ScanOutcome(out, summary["items"], summary["hits"]["items"], summary["errors"], files)
+        head = case.log_entries()[-1].hash
+        return ScanOutcome(out, summary["items"], summary["hits"]["items"], summary["errors"], files, head)
     finally:
         case.close()
 
