@@ -158,7 +158,9 @@ def iter_members(container: str, stream: BinaryIO, fmt: str, *, limits: ArchiveL
     """
     limits = limits or ArchiveLimits()
     if depth > limits.max_depth:
-        yield Member(container, 0, 0, depth, error=f"archives nested deeper than {limits.max_depth}: not opened")
+        why = (f"archives nested deeper than {limits.max_depth}: not opened" if limits.max_depth
+               else "archives are not opened (archive depth 0)")
+        yield Member(container, 0, 0, depth, error=why)
         return
     budget = [limits.max_archive_bytes]
     if fmt == "zip":
