@@ -10,6 +10,7 @@ import os
 import shutil
 import sqlite3
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -298,3 +299,31 @@ def test_the_command_prints_where_the_reports_are_and_exits_by_the_contract(list
     unknown = run_vigil("scan", ev, "--case", "c", "--out", tmp_path / "o3", "--db", db, "--list", "nope")
     assert unknown.returncode == 2 and b"no list named 'nope'" in unknown.stderr
     assert not (tmp_path / "o3").exists()
+
+
+def test_an_archive_of_many_members_streams_through_disk_with_the_same_report(
+        listed: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past EntryRows.SPILL rows, an entry's items go through a private file (memory stays flat), and
+    an error learnt about the archive after its members (a truncated tar.gz) still reaches its row."""
+    from vigil.scan.reading import EntryRows
+
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    members = {"m/bridge.jpg": BRIDGE.read_bytes()}
+    members.update({f"m/{i:05d}.txt": f"member {i}\n".encode() for i in range(1200)})
+    data = _tgz(members)
+    (ev / "many.tgz").write_bytes(data[: len(data) - 200])  # cut short: the last members are lost
+    monkeypatch.setattr(EntryRows, "SPILL", 500)
+    spilled = _scan(listed, [ev], tmp_path / "small-spill")
+    monkeypatch.setattr(EntryRows, "SPILL", 10**9)
+    in_memory = _scan(listed, [ev], tmp_path / "no-spill")
+    for report in (spilled, in_memory):
+        for key in ("started", "finished"):
+            report["evidence"].pop(key)
+        report["summary"].pop("seconds")
+    assert spilled == in_memory
+    items = spilled["items"]
+    assert len(items) > 1000 and items[0]["path"] == f"{ev}/many.tgz"
+    assert "damaged" in (items[0]["error"] or "")
+    assert any(i["path"].endswith("!/m/bridge.jpg") and i["matches"] for i in items)
+    assert not list(Path(tempfile.gettempdir()).glob("vigil-rows-*"))  # spill files are deleted

@@ -11,9 +11,12 @@ an item's ``error``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-from collections.abc import Callable
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,7 @@ from .checking import ListCheck
 from .containers import ArchiveLimits, MemberError, archive_format, iter_members
 from .walk import Entry
 
-__all__ = ["ARCHIVE", "Content", "Item", "ReadOptions", "read_entry"]
+__all__ = ["ARCHIVE", "Content", "EntryRows", "Item", "ReadOptions", "read_entry", "single_row"]
 
 ARCHIVE = "archive"
 
@@ -79,6 +82,80 @@ class Item:
     error: str | None = None  # what went wrong reading this path (per copy, unlike content.error)
 
 
+class EntryRows:
+    """The items of one evidence entry, in order: in memory, or past ``SPILL`` of them (an archive of
+    many members, archives of archives) in a private file, so that neither the worker nor the scan's
+    main process holds them all. Iterate once with :meth:`__iter__`, which deletes the file."""
+
+    SPILL = 2000
+
+    def __init__(self, temp_dir: str | None = None) -> None:
+        self.rows: list[Item] = []
+        self.count = 0
+        self.spill_path: str | None = None
+        self.spilled = 0
+        self.patches: dict[int, str] = {}  # index -> error, for rows already spilled
+        self._temp_dir = temp_dir
+        self._file: Any = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, item: Item) -> None:
+        if self._file is None and len(self.rows) >= self.SPILL:
+            fd, self.spill_path = tempfile.mkstemp(prefix="vigil-rows-", dir=self._temp_dir)
+            self._file = os.fdopen(fd, "wb")
+            for row in self.rows:
+                pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.spilled = len(self.rows)
+            self.rows = []
+        if self._file is not None:
+            pickle.dump(item, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.spilled += 1
+        else:
+            self.rows.append(item)
+        self.count += 1
+
+    def add_error(self, index: int, error: str) -> None:
+        """Add to an earlier row's error (an archive's, learnt after its members were read)."""
+        if self._file is None:
+            row = self.rows[index]
+            row.error = error if row.error is None else f"{row.error}; {error}"
+        else:
+            before = self.patches.get(index)
+            self.patches[index] = error if before is None else f"{before}; {error}"
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.close()
+        return {k: v for k, v in self.__dict__.items() if k != "_file"} | {"_file": None}
+
+    def __iter__(self) -> Iterator[Item]:
+        if self.spill_path is None:
+            yield from self.rows
+            return
+        try:
+            with open(self.spill_path, "rb") as f:
+                for index in range(self.spilled):
+                    item = pickle.load(f)
+                    if index in self.patches:
+                        error = self.patches[index]
+                        item.error = error if item.error is None else f"{item.error}; {error}"
+                    yield item
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        self.close()
+        if self.spill_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.spill_path)
+
+
 class _Seen:
     """Which contents this case has hashed already: the case database, then this worker's memory."""
 
@@ -101,33 +178,48 @@ class _Seen:
 _SEEN: _Seen | None = None
 
 
-def read_entry(entry: Entry, options: ReadOptions, lookup: Callable[[str], str | None] | None = None) -> list[Item]:
+def read_entry(entry: Entry, options: ReadOptions, lookup: Callable[[str], str | None] | None = None) -> EntryRows:
     """Every item of one evidence entry. ``lookup(sha256)`` gives the kind of a content already
     hashed in this case (None if new); it is called in the worker process."""
     global _SEEN
     if _SEEN is None or _SEEN.lookup is not lookup:
         _SEEN = _Seen(lookup)
+    items = EntryRows(options.temp_dir)
     if entry.error is not None:
         kind = "other" if "symbolic link (" in entry.error else Kind.ERROR.value
-        return [Item(entry.path, None, None, kind, entry.size, error=entry.error)]
+        items.append(Item(entry.path, None, None, kind, entry.size, error=entry.error))
+        return items
     try:
         blob = read_file(entry.path)
     except NotRegular:
-        return [Item(entry.path, None, None, Kind.ERROR.value, 0, error="not a regular file: not read")]
+        items.append(Item(entry.path, None, None, Kind.ERROR.value, 0, error="not a regular file: not read"))
+        return items
     except OSError as exc:
-        return [Item(entry.path, None, None, Kind.ERROR.value, entry.size, error=f"cannot read: {exc.strerror or exc}")]
-    items: list[Item] = []
-    _examine(entry.path, None, None, blob, 1, options, _SEEN, items)
+        items.append(Item(entry.path, None, None, Kind.ERROR.value, entry.size,
+                          error=f"cannot read: {exc.strerror or exc}"))
+        return items
+    try:
+        _examine(entry.path, None, None, blob, 1, options, _SEEN, items)
+    except BaseException:
+        items.discard()
+        raise
+    items.close()
     return items
 
 
+def single_row(item: Item) -> EntryRows:
+    rows = EntryRows()
+    rows.append(item)
+    return rows
+
+
 def _examine(path: str, parent: int | None, name: str | None, blob: Blob, depth: int, options: ReadOptions,
-             seen: _Seen, items: list[Item]) -> None:
+             seen: _Seen, items: EntryRows) -> None:
     head = blob.head()
     fmt = archive_format(head)
     digests = blob.digests
     item = Item(path, parent, name, ARCHIVE if fmt else Kind.OTHER.value, digests.size, digests)
-    items.append(item)
+    index = len(items)
     known = seen.kind(digests.sha256)
     if known is not None:
         item.kind = known
@@ -139,14 +231,15 @@ def _examine(path: str, parent: int | None, name: str | None, blob: Blob, depth:
         item.kind = item.content.kind
     if known is None:
         seen.add(digests.sha256, item.kind)
-    if fmt is not None:
-        _read_members(item, len(items) - 1, blob, fmt, depth, options, seen, items)
-    elif item.kind == Kind.OTHER.value and digests.size > 0:
+    if fmt is None and item.kind == Kind.OTHER.value and digests.size > 0:
         promised = _MEDIA_SUFFIXES.get(os.path.splitext(path.rsplit("/", 1)[-1])[1].lower())
         if promised is not None:
             item.error = f"named like a {promised} but its content is not one"
-    elif digests.size == 0:
+    elif fmt is None and digests.size == 0:
         item.error = "empty file (0 bytes)"
+    items.append(item)
+    if fmt is not None:
+        _read_members(item, index, blob, fmt, depth, options, seen, items)
 
 
 def _hash_content(head: bytes, blob: Blob, options: ReadOptions) -> Content:
@@ -227,13 +320,13 @@ def _check(content: Content, blob: Blob, queries: list[tuple[str, str, int]],
 
 
 def _read_members(item: Item, index: int, blob: Blob, fmt: str, depth: int, options: ReadOptions, seen: _Seen,
-                  items: list[Item]) -> None:
+                  items: EntryRows) -> None:
     with blob.open() as stream:
         for member in iter_members(item.path, stream, fmt, limits=options.archives, depth=depth):
             name = member.path[len(item.path) + 2:] if member.path != item.path else None
             if member.error is not None:
                 if name is None:  # about the archive itself: it could not be opened, or not all of it
-                    item.error = member.error if item.error is None else f"{item.error}; {member.error}"
+                    items.add_error(index, member.error)
                 else:
                     items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
                                       error=member.error))

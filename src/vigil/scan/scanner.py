@@ -34,7 +34,7 @@ from ..store.schema import entries
 from .casedb import CaseDB, ContentLookup, utc_now
 from .checking import ListCheck
 from .containers import ArchiveLimits
-from .reading import Item, ReadOptions, read_entry
+from .reading import EntryRows, Item, ReadOptions, read_entry, single_row
 from .thumbs import MAX_PICTURES
 from .walk import Entry, walk_evidence
 
@@ -129,16 +129,84 @@ def list_fingerprints(store: Store, matcher: Matcher) -> list[dict[str, object]]
     return out
 
 
-class _Batch:
-    """Items and contents waiting for the next commit, with the checkpoint they complete."""
+class _Writer:
+    """The main process's writes between two checkpoints: one open transaction that items, contents and
+    pictures stream into (rows in chunks, so an archive of a million members is never all in memory),
+    committed with the checkpoint they complete. Workers read committed contents only."""
 
-    def __init__(self) -> None:
-        self.items: list[tuple[object, ...]] = []
-        self.contents: dict[str, tuple[object, ...]] = {}
-        self.pictures: list[tuple[object, ...]] = []
+    _CHUNK = 1000
+
+    def __init__(self, case: CaseDB, done_entries: int, done_bytes: int) -> None:
+        self.case = case
+        self.conn = case.conn
+        self.done_entries = done_entries
+        self.done_bytes = done_bytes
+        self.entries = 0  # evidence entries since the last commit
+        self.rows: list[tuple[object, ...]] = []
+        self.last_path = ""
+        self._open = False
+
+    def _begin(self) -> None:
+        if not self._open:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._open = True
+
+    def item(self, row: tuple[object, ...]) -> None:
+        self._begin()
+        self.rows.append(row)
+        if len(self.rows) >= self._CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.conn.executemany("INSERT INTO items (seq, top, parent, name, path, kind, size, md5, sha1, sha256, "
+                              "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
+        self.rows.clear()
+
+    def known(self, sha256: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM contents WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+    def hit(self, sha256: str) -> bool:
+        got = self.conn.execute("SELECT matches FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
+        return got is not None and got[0] != "[]"
+
+    def content(self, row: tuple[object, ...]) -> None:
+        self._begin()
+        self.conn.execute("INSERT OR IGNORE INTO contents (sha256, kind, format, signals, matches, allowed, error) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def picture(self, row: tuple[object, ...]) -> None:
+        self._begin()
+        self.conn.execute("INSERT OR IGNORE INTO thumbs (sha256, data, frames, error) VALUES (?, ?, ?, ?)", row)
+
+    def entry_done(self, size: int, path: str) -> None:
+        self.entries += 1
+        self.done_entries += 1
+        self.done_bytes += size
+        self.last_path = path
+
+    def commit(self, *, final: bool = False) -> None:
+        self._begin()
+        if self.rows:
+            self._flush()
+        if self.entries:
+            self.case.put(self.conn, "done_entries", self.done_entries)
+            self.case.put(self.conn, "done_bytes", self.done_bytes)
+            self.case.put(self.conn, "last_entry", os.fsencode(self.last_path).hex())
+        if final:
+            self.case.put(self.conn, "state", "reporting")
+            self.case.put(self.conn, "finished", utc_now())
+            self.case.append_log(self.conn, "scan finished", {"entries": self.done_entries,
+                                                              "bytes": self.done_bytes})
+        self.conn.execute("COMMIT")
+        self._open = False
         self.entries = 0
-        self.bytes = 0
-        self.last_path: str | None = None
+
+    def abandon(self) -> None:
+        """What was not committed is redone by --resume: drop it."""
+        if self._open:
+            self.conn.execute("ROLLBACK")
+            self._open = False
+            self.rows.clear()
 
 
 def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | None = None,
@@ -291,29 +359,32 @@ def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher
     stop = threading.Event()
     counter = threading.Thread(target=_count, args=(paths, progress, stop), daemon=True)
     counter.start()
-    batch = _Batch()
+    writer = _Writer(case, done_entries, done_bytes)
     last_commit = time.monotonic()
     try:
-        for items in results:
-            top = done_entries + batch.entries + 1
-            for i, item in enumerate(items):
-                batch.items.append(_item_row(next_seq + i, top, item, next_seq))
-                pictured = _add_content(item, batch, case, pictured)
-            next_seq += len(items)
-            batch.entries += 1
-            top_size = items[0].size or 0
-            batch.bytes += top_size
-            batch.last_path = items[0].path
-            hits = sum(1 for it in items if _has_hits(it, batch, case))
-            errors = sum(1 for it in items if it.error is not None
-                         or (it.content is not None and it.content.error is not None))
-            progress.advanced(len(items), top_size, hits, errors)
-            if batch.entries >= _COMMIT_ENTRIES or time.monotonic() - last_commit > _COMMIT_SECONDS:
-                done_entries, done_bytes = _commit(case, batch, done_entries, done_bytes)
-                batch = _Batch()
+        for rows in results:
+            top = writer.done_entries + 1
+            first_seq = next_seq
+            first: Item | None = None
+            hits = errors = 0
+            for item in rows:
+                first = first or item
+                writer.item(_item_row(next_seq, top, item, first_seq))
+                next_seq += 1
+                pictured = _add_content(item, writer, pictured)
+                if item.digests is not None and writer.hit(item.digests.sha256):
+                    hits += 1
+                if item.error is not None or (item.content is not None and item.content.error is not None):
+                    errors += 1
+            size = (first.size or 0) if first is not None else 0
+            writer.entry_done(size, first.path if first is not None else "")
+            progress.advanced(next_seq - first_seq, size, hits, errors)
+            if writer.entries >= _COMMIT_ENTRIES or time.monotonic() - last_commit > _COMMIT_SECONDS:
+                writer.commit()
                 last_commit = time.monotonic()
-        done_entries, done_bytes = _commit(case, batch, done_entries, done_bytes, final=True)
+        writer.commit(final=True)
     finally:
+        writer.abandon()
         stop.set()
 
 
@@ -325,64 +396,30 @@ def _item_row(seq: int, top: int, item: Item, first_seq: int) -> tuple[object, .
             d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None, item.error)
 
 
-def _add_content(item: Item, batch: _Batch, case: CaseDB, pictured: int) -> int:
-    """Queue a new content (and the picture of a hit, for the first MAX_PICTURES); the count pictured."""
+def _add_content(item: Item, writer: _Writer, pictured: int) -> int:
+    """Write a new content (and the picture of a hit, for the first MAX_PICTURES); the count pictured."""
     content = item.content
     if content is None or item.digests is None:
         return pictured
     sha = item.digests.sha256
-    if sha in batch.contents or case.conn.execute("SELECT 1 FROM contents WHERE sha256 = ?", (sha,)).fetchone():
+    if writer.known(sha):
         return pictured  # two workers hashed copies at once: the first one stands
-    batch.contents[sha] = (sha, content.kind, content.format, orjson.dumps(content.signals).decode(),
-                           orjson.dumps(content.matches).decode(), orjson.dumps(content.allowed).decode(),
-                           content.error)
+    writer.content((sha, content.kind, content.format, orjson.dumps(content.signals).decode(),
+                    orjson.dumps(content.matches).decode(), orjson.dumps(content.allowed).decode(), content.error))
     if content.matches and content.kind in ("image", "video") and pictured < MAX_PICTURES:
-        batch.pictures.append((sha, content.picture, content.picture_frames,
-                               None if content.picture is not None else content.picture_error or "no picture"))
+        writer.picture((sha, content.picture, content.picture_frames,
+                        None if content.picture is not None else content.picture_error or "no picture"))
         pictured += 1
     return pictured
 
 
-def _has_hits(item: Item, batch: _Batch, case: CaseDB) -> bool:
-    if item.digests is None:
-        return False
-    sha = item.digests.sha256
-    row = batch.contents.get(sha)
-    if row is not None:
-        return row[4] != "[]"
-    got = case.conn.execute("SELECT matches FROM contents WHERE sha256 = ?", (sha,)).fetchone()
-    return got is not None and got[0] != "[]"
+def _timed_out(entry: Entry, seconds: float) -> EntryRows:
+    return single_row(Item(entry.path, None, None, "error", entry.size,
+                           error=f"reading took longer than {seconds:,.0f} s; stopped"))
 
 
-def _commit(case: CaseDB, batch: _Batch, done_entries: int, done_bytes: int, *,
-            final: bool = False) -> tuple[int, int]:
-    done_entries += batch.entries
-    done_bytes += batch.bytes
-    with case.transaction() as conn:
-        conn.executemany("INSERT INTO items (seq, top, parent, name, path, kind, size, md5, sha1, sha256, error) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.items)
-        conn.executemany("INSERT OR IGNORE INTO contents (sha256, kind, format, signals, matches, allowed, error) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)", list(batch.contents.values()))
-        conn.executemany("INSERT OR IGNORE INTO thumbs (sha256, data, frames, error) VALUES (?, ?, ?, ?)",
-                         batch.pictures)
-        if batch.entries:
-            case.put(conn, "done_entries", done_entries)
-            case.put(conn, "done_bytes", done_bytes)
-            case.put(conn, "last_entry", os.fsencode(batch.last_path or "").hex())
-        if final:
-            case.put(conn, "state", "reporting")
-            case.put(conn, "finished", utc_now())
-            case.append_log(conn, "scan finished", {"entries": done_entries, "bytes": done_bytes})
-    return done_entries, done_bytes
-
-
-def _timed_out(entry: Entry, seconds: float) -> list[Item]:
-    return [Item(entry.path, None, None, "error", entry.size,
-                 error=f"reading took longer than {seconds:,.0f} s; stopped")]
-
-
-def _crashed(entry: Entry, reason: str) -> list[Item]:
-    return [Item(entry.path, None, None, "error", entry.size, error=f"the reader crashed ({reason})")]
+def _crashed(entry: Entry, reason: str) -> EntryRows:
+    return single_row(Item(entry.path, None, None, "error", entry.size, error=f"the reader crashed ({reason})"))
 
 
 def open_case(out: Path) -> CaseDB:
