@@ -38,5 +38,6 @@ def demo_command(
               f"(2 benign entries): [bold red]{outcome.hits} hits[/], {outcome.errors} files not fully read.")
     out.print(f"Report: [bold]{display_path(demo.out / 'report.html')}[/] (open it in a browser; pictures "
               "stay blurred until you click)")
+    program = sys.argv[0] if sys.argv and sys.argv[0].endswith("vigil") else "vigil"  # as it was run
     out.print(f"Also: report.json, hits.csv, vics-case.json in {display_path(demo.out)}; "
-              f"check the case log with [bold]vigil case verify {display_path(demo.out)}[/]")
+              f"check the case log with [bold]{program} case verify {display_path(demo.out)}[/]")
