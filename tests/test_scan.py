@@ -327,3 +327,16 @@ def test_an_archive_of_many_members_streams_through_disk_with_the_same_report(
     assert "damaged" in (items[0]["error"] or "")
     assert any(i["path"].endswith("!/m/bridge.jpg") and i["matches"] for i in items)
     assert not list(Path(tempfile.gettempdir()).glob("vigil-rows-*"))  # spill files are deleted
+
+
+def test_workers_match_against_either_store(store: Store, tmp_path: Path) -> None:
+    """Each worker resolves matches through its own connection: SQLite file or PostgreSQL."""
+    add_media(store, "known", [str(BRIDGE), str(CLIP)])
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    for i in range(5):
+        shutil.copy(BRIDGE, ev / f"copy-{i}.jpg")
+    shutil.copy(CLIP, ev / "clip.mp4")
+    shutil.copy(STREET, ev / "street.jpg")
+    report = _scan(store, [ev], tmp_path / "out", jobs=2)
+    assert report["summary"]["hits"] == {"items": 6, "contents": 2, "by_list": {"known": 6}}
