@@ -246,8 +246,6 @@ def _hash_content(head: bytes, blob: Blob, options: ReadOptions) -> Content:
     sniffed = sniff(head[:64])
     content = Content(sniffed.kind.value, sniffed.format)
     h = options.hashing
-    queries: list[tuple[str, str, int]] = []
-    features: list[vpdq.VpdqFeature] | None = None
     try:
         if sniffed.kind is Kind.IMAGE:
             source: io.BytesIO | str = io.BytesIO(blob.data) if blob.data is not None else str(blob.path)
@@ -258,20 +256,19 @@ def _hash_content(head: bytes, blob: Blob, options: ReadOptions) -> Content:
             queries += hashes.windows or []
             _check(content, blob, queries, None, options, pixels=(hashes.pixels, hashes.orientation))
             return content
-        elif sniffed.kind is Kind.VIDEO:
-            features = []
+        if sniffed.kind is Kind.VIDEO:
             with on_disk(blob, options.temp_dir) as path:
-                features = _hash_video(path, content, options, blob)
+                _hash_video(path, content, options, blob)  # checks what it hashed, damage or not
             return content
     except MediaError as exc:
         content.error = str(exc)
     except OSError as exc:
         content.error = f"cannot read: {exc.strerror or exc}"
-    _check(content, blob, queries, features, options)
+    _check(content, blob, [], None, options)  # other content, or none hashed: its digests may be listed
     return content
 
 
-def _hash_video(path: str, content: Content, options: ReadOptions, blob: Blob) -> list[vpdq.VpdqFeature]:
+def _hash_video(path: str, content: Content, options: ReadOptions, blob: Blob) -> None:
     """Hash and check a video. In fast mode, a video whose key frames come near a listed video
     without matching it is hashed again the reference way: its key frames may simply fall between
     the frames the list holds (a re-encoded copy), and the reference frames then decide."""
@@ -295,7 +292,6 @@ def _hash_video(path: str, content: Content, options: ReadOptions, blob: Blob) -
         _check(content, blob, [], features, options, path)  # the frames hashed before the damage still match
     finally:
         content.signals["vpdq"] = [f.to_json() for f in features]
-    return features
 
 
 def _check(content: Content, blob: Blob, queries: list[tuple[str, str, int]],

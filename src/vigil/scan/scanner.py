@@ -34,7 +34,7 @@ from ..store.schema import entries
 from .casedb import CaseDB, ContentLookup, utc_now
 from .checking import ListCheck
 from .containers import ArchiveLimits
-from .reading import EntryRows, Item, ReadOptions, read_entry, single_row
+from .reading import Content, EntryRows, Item, ReadOptions, read_entry, single_row
 from .thumbs import MAX_PICTURES
 from .walk import Entry, walk_evidence
 
@@ -162,12 +162,10 @@ class _Writer:
                               "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
         self.rows.clear()
 
-    def known(self, sha256: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM contents WHERE sha256 = ?", (sha256,)).fetchone() is not None
-
-    def hit(self, sha256: str) -> bool:
-        got = self.conn.execute("SELECT matches FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
-        return got is not None and got[0] != "[]"
+    def written(self, sha256: str) -> tuple[bool, bool] | None:
+        """(a hit, a decoding error) of a content already written, committed or not; None if new."""
+        got = self.conn.execute("SELECT matches, error FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if got is None else (got[0] != "[]", got[1] is not None)
 
     def content(self, row: tuple[object, ...]) -> None:
         self._begin()
@@ -371,11 +369,15 @@ def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher
                 first = first or item
                 writer.item(_item_row(next_seq, top, item, first_seq))
                 next_seq += 1
-                pictured = _add_content(item, writer, pictured)
-                if item.digests is not None and writer.hit(item.digests.sha256):
-                    hits += 1
-                if item.error is not None or (item.content is not None and item.content.error is not None):
-                    errors += 1
+                hit = content_error = False
+                if item.digests is not None:
+                    state = writer.written(item.digests.sha256)
+                    if state is None and item.content is not None:
+                        pictured = _add_content(item.digests.sha256, item.content, writer, pictured)
+                        state = (bool(item.content.matches), item.content.error is not None)
+                    hit, content_error = state or (False, False)
+                hits += hit
+                errors += item.error is not None or content_error
             size = (first.size or 0) if first is not None else 0
             writer.entry_done(size, first.path if first is not None else "")
             progress.advanced(next_seq - first_seq, size, hits, errors)
@@ -396,18 +398,13 @@ def _item_row(seq: int, top: int, item: Item, first_seq: int) -> tuple[object, .
             d.md5 if d else None, d.sha1 if d else None, d.sha256 if d else None, item.error)
 
 
-def _add_content(item: Item, writer: _Writer, pictured: int) -> int:
-    """Write a new content (and the picture of a hit, for the first MAX_PICTURES); the count pictured."""
-    content = item.content
-    if content is None or item.digests is None:
-        return pictured
-    sha = item.digests.sha256
-    if writer.known(sha):
-        return pictured  # two workers hashed copies at once: the first one stands
-    writer.content((sha, content.kind, content.format, orjson.dumps(content.signals).decode(),
+def _add_content(sha256: str, content: Content, writer: _Writer, pictured: int) -> int:
+    """Write a new content (and the picture of a hit, for the first MAX_PICTURES); the count pictured.
+    When two workers hashed copies at once, the first one written stands (the caller asks first)."""
+    writer.content((sha256, content.kind, content.format, orjson.dumps(content.signals).decode(),
                     orjson.dumps(content.matches).decode(), orjson.dumps(content.allowed).decode(), content.error))
     if content.matches and content.kind in ("image", "video") and pictured < MAX_PICTURES:
-        writer.picture((sha, content.picture, content.picture_frames,
+        writer.picture((sha256, content.picture, content.picture_frames,
                         None if content.picture is not None else content.picture_error or "no picture"))
         pictured += 1
     return pictured
