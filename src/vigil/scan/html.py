@@ -10,7 +10,7 @@ fetched from anywhere: the page works on an air-gapped machine.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import itertools
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from .casedb import CaseDB
-from .report import Row, hit_contents, iter_rows
+from .report import AtomicFile, hit_contents, iter_rows
 from .thumbs import MAX_PICTURES
 
 __all__ = ["write_report_html", "MAX_ERROR_ROWS"]
@@ -26,12 +26,11 @@ __all__ = ["write_report_html", "MAX_ERROR_ROWS"]
 MAX_ERROR_ROWS = 5000  # the page stays usable; every row is in report.json
 
 
-def _environment() -> jinja2.Environment:
+def _template() -> jinja2.Template:
     source = files("vigil.scan").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["bytes"] = _human_bytes
-    env.globals["template_source"] = source
-    return env
+    return env.from_string(source)
 
 
 def _human_bytes(n: int | None) -> str:
@@ -74,18 +73,12 @@ def _groups(case: CaseDB) -> list[dict[str, Any]]:
     return groups
 
 
-def write_report_html(case: CaseDB, out: Path, summary: dict[str, Any], atomic: Callable[[Path], Any]) -> Any:
-    env = _environment()
-    template = env.from_string(env.globals["template_source"])  # type: ignore[arg-type]
-    errors: list[Row] = []
-    for row in iter_rows(case, "i.error IS NOT NULL OR c.error IS NOT NULL"):
-        if len(errors) >= MAX_ERROR_ROWS:
-            break
-        errors.append(row)
-    page = template.render(
+def write_report_html(case: CaseDB, out: Path, summary: dict[str, Any]) -> AtomicFile:
+    errors = list(itertools.islice(iter_rows(case, "i.error IS NOT NULL OR c.error IS NOT NULL"), MAX_ERROR_ROWS))
+    page = _template().render(
         case=case.get("case"), tool=case.get("tool"), started=case.get("started"), finished=case.get("finished"),
         evidence=case.get("evidence") or [], lists=case.get("lists") or [], summary=summary,
         groups=_groups(case), errors=errors, more_errors=max(0, summary["errors"] - len(errors)))
-    with atomic(out / "report.html") as f:
+    with AtomicFile(out / "report.html") as f:
         f.write(page.encode("utf-8"))
     return f

@@ -31,7 +31,7 @@ from ..lists.model import Record, Signal
 from ..media.source import display_path
 from .casedb import CaseDB
 
-__all__ = ["REPORT_FILES", "Row", "iter_rows", "write_reports", "summarise"]
+__all__ = ["REPORT_FILES", "AtomicFile", "Row", "iter_rows", "write_reports", "summarise"]
 
 REPORT_FILES = ("report.json", "hits.csv", "vics-case.json", "report.html")
 
@@ -128,7 +128,7 @@ def _evidence_block(case: CaseDB) -> dict[str, Any]:
             "finished": case.get("finished"), "lists": case.get("lists"), "options": case.get("options")}
 
 
-class _Atomic:
+class AtomicFile:
     """Write ``path`` through a temporary file beside it; rename over it on success."""
 
     def __init__(self, path: Path) -> None:
@@ -136,7 +136,7 @@ class _Atomic:
         self.tmp = path.with_name(f".{path.name}.part")
         self.sha256 = hashlib.sha256()
 
-    def __enter__(self) -> _Atomic:
+    def __enter__(self) -> AtomicFile:
         self._f: BinaryIO = open(self.tmp, "wb")
         return self
 
@@ -155,8 +155,8 @@ class _Atomic:
         os.replace(self.tmp, self.path)
 
 
-def write_report_json(case: CaseDB, out: Path, summary: dict[str, Any]) -> _Atomic:
-    with _Atomic(out / "report.json") as f:
+def write_report_json(case: CaseDB, out: Path, summary: dict[str, Any]) -> AtomicFile:
+    with AtomicFile(out / "report.json") as f:
         head = {"case": {"name": case.get("case")}, "evidence": _evidence_block(case), "summary": summary}
         text = orjson.dumps(head, option=orjson.OPT_INDENT_2)
         f.write(text[:-2] + b',\n  "items": [')
@@ -172,8 +172,8 @@ _CSV_COLUMNS = ("path", "kind", "size", "md5", "sha1", "sha256", "list", "entry"
                 "signal", "distance", "variant")
 
 
-def write_hits_csv(case: CaseDB, out: Path) -> _Atomic:
-    with _Atomic(out / "hits.csv") as f:
+def write_hits_csv(case: CaseDB, out: Path) -> AtomicFile:
+    with AtomicFile(out / "hits.csv") as f:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(_CSV_COLUMNS)
@@ -221,8 +221,8 @@ def _vics_records(case: CaseDB) -> Iterator[Record]:
                      categorised.get("category_scheme") if categorised else None, meta)
 
 
-def write_vics_case(case: CaseDB, out: Path) -> _Atomic:
-    with _Atomic(out / "vics-case.json") as f:
+def write_vics_case(case: CaseDB, out: Path) -> AtomicFile:
+    with AtomicFile(out / "vics-case.json") as f:
         fields = {"CaseNumber": case.get("case"), "SourceApplicationName": "Vigil",
                   "SourceApplicationVersion": str(case.get("tool", "")).removeprefix("vigil ")}
         VicsFormat().write_case(fields, _vics_records(case), f)  # type: ignore[arg-type]
@@ -235,7 +235,7 @@ def write_reports(case: CaseDB, out: Path) -> list[Path]:
 
     summary = summarise(case)
     written = [write_report_json(case, out, summary), write_hits_csv(case, out), write_vics_case(case, out),
-               write_report_html(case, out, summary, _Atomic)]
+               write_report_html(case, out, summary)]
     with case.transaction() as conn:
         case.put(conn, "summary", summary)
         case.put(conn, "state", "finished")

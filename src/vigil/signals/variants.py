@@ -390,8 +390,7 @@ def _refine(rgb: np.ndarray, box: Box, factor: int) -> Box:
 
 
 def _any_flat_edge(small: np.ndarray) -> bool:
-    edges = (small[0], small[-1], small[:, 0], small[:, -1])
-    return any(bool(_flat_lines(np.ascontiguousarray(line[None]))[1][0]) for line in edges)
+    return any(_outside(line) is not None for line in (small[0], small[-1], small[:, 0], small[:, -1]))
 
 
 def may_have_border(rgb: np.ndarray) -> bool:
