@@ -21,10 +21,10 @@ from .signals import pdq, vpdq
 from .signals.digests import Digests, digest_bytes, digest_stream
 from .signals.mode import Mode
 
-__all__ = ["HashOptions", "FileResult", "hash_file", "hash_files"]
+__all__ = ["HashOptions", "FileResult", "hash_file", "hash_files", "IN_MEMORY"]
 
 # Photos up to this size are read once into memory: digests and decoding share one read.
-_IN_MEMORY = 64 << 20
+IN_MEMORY = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def hash_file(path: str, options: HashOptions = HashOptions()) -> FileResult:
             sniffed = sniff(head)
             result = FileResult(path, sniffed.kind, size=st.st_size, format=sniffed.format)
             data: bytes | None = None
-            if sniffed.kind is Kind.IMAGE and st.st_size <= _IN_MEMORY:
+            if sniffed.kind is Kind.IMAGE and st.st_size <= IN_MEMORY:
                 data = head + stream.read()
                 result.digests = digest_bytes(data)
             else:

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ..hashing import IN_MEMORY  # one threshold for what is hashed from memory
 from ..media.source import open_readonly
 from ..signals.digests import CHUNK, DigestAccumulator, Digests, digest_bytes, digest_stream
 
 __all__ = ["IN_MEMORY", "HEAD", "Blob", "NotRegular", "read_file", "spooled", "on_disk"]
 
-IN_MEMORY = 64 << 20  # members and photos up to this size are hashed from memory
 HEAD = 512  # enough for every signature, the tar magic at 257 included
 
 
