@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,72 +21,18 @@ from ..signals.mode import Mode
 from .common import db_option, open_store
 
 
-class _Bar(ScanProgress):
-    """Files, bytes, hits, errors and time left on stderr (bytes of evidence files are the measure)."""
+class _Tally(ScanProgress):
+    """Files, bytes, hits and errors so far, and the time left once the evidence is sized (bytes of
+    evidence files are the measure; bytes already done by an interrupted run do not count for the rate)."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.progress = Progress(
-            TextColumn("[bold]scanning"), BarColumn(), DownloadColumn(),
-            TextColumn("{task.fields[files]} files"), TextColumn("[red]{task.fields[hits]} hits"),
-            TextColumn("{task.fields[errors]} errors"), TimeElapsedColumn(),
-            TextColumn("{task.fields[left]}"), console=console, transient=False)
-        self.task: TaskID | None = None
-        self.lock = threading.Lock()
+    def __init__(self) -> None:
         self.files = self.hits = self.errors = 0
-        self.done = 0
-        self.first_done = 0
-        self.total: int | None = None
+        self.done = self.first_done = 0
+        self.total: int | None = None  # set from the thread that sizes the evidence
         self.t0 = time.monotonic()
 
     def started(self, resumed_entries: int, resumed_bytes: int) -> None:
         self.done = self.first_done = resumed_bytes
-        self.task = self.progress.add_task("scan", total=None, completed=resumed_bytes, files=0, hits=0,
-                                           errors=0, left="sizing the evidence…")
-        self.progress.start()
-        if resumed_entries:
-            self.console.print(f"resuming after {resumed_entries:,} evidence files already scanned")
-
-    def counted(self, files: int, size: int, finished: bool) -> None:
-        if finished and self.task is not None:
-            with self.lock:
-                self.total = size
-                self.progress.update(self.task, total=max(size, 1))
-
-    def advanced(self, items: int, nbytes: int, hits: int, errors: int) -> None:
-        self.files += items
-        self.hits += hits
-        self.errors += errors
-        self.done += nbytes
-        left = "time left: sizing…"
-        if self.total is not None:
-            rate = (self.done - self.first_done) / max(time.monotonic() - self.t0, 1e-3)
-            remaining = max(self.total - self.done, 0)
-            left = f"time left: {_duration(remaining / rate)}" if rate > 0 else "time left: ?"
-        if self.task is not None:
-            self.progress.update(self.task, advance=nbytes, files=self.files, hits=self.hits, errors=self.errors,
-                                 left=left)
-
-    def stage(self, text: str) -> None:
-        self.progress.stop()
-        self.console.print(text + " …")
-
-
-class _Lines(ScanProgress):
-    """Not a terminal (a log file, nohup): a line every ``every`` seconds instead of a bar."""
-
-    def __init__(self, every: float = 30.0) -> None:
-        self.every = every
-        self.last = time.monotonic()
-        self.t0 = self.last
-        self.files = self.hits = self.errors = 0
-        self.done = self.first_done = 0
-        self.total: int | None = None
-
-    def started(self, resumed_entries: int, resumed_bytes: int) -> None:
-        self.done = self.first_done = resumed_bytes
-        if resumed_entries:
-            print(f"vigil scan: resuming after {resumed_entries:,} evidence files", file=sys.stderr, flush=True)
 
     def counted(self, files: int, size: int, finished: bool) -> None:
         if finished:
@@ -98,16 +43,78 @@ class _Lines(ScanProgress):
         self.hits += hits
         self.errors += errors
         self.done += nbytes
+
+    def seconds_left(self) -> float | None:
+        """None until the evidence is sized and some bytes are done."""
+        rate = (self.done - self.first_done) / max(time.monotonic() - self.t0, 1e-3)
+        if self.total is None or rate <= 0:
+            return None
+        return max(self.total - self.done, 0) / rate
+
+
+class _Bar(_Tally):
+    """The tally as a bar on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]scanning"), BarColumn(), DownloadColumn(),
+            TextColumn("{task.fields[files]} files"), TextColumn("[red]{task.fields[hits]} hits"),
+            TextColumn("{task.fields[errors]} errors"), TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"), console=console, transient=False)
+        self.task: TaskID | None = None
+
+    def started(self, resumed_entries: int, resumed_bytes: int) -> None:
+        super().started(resumed_entries, resumed_bytes)
+        self.task = self.progress.add_task("scan", total=None, completed=resumed_bytes, files=0, hits=0,
+                                           errors=0, left="sizing the evidence…")
+        self.progress.start()
+        if resumed_entries:
+            self.console.print(f"resuming after {resumed_entries:,} evidence files already scanned")
+
+    def counted(self, files: int, size: int, finished: bool) -> None:
+        super().counted(files, size, finished)
+        if finished and self.task is not None:
+            self.progress.update(self.task, total=max(size, 1))
+
+    def advanced(self, items: int, nbytes: int, hits: int, errors: int) -> None:
+        super().advanced(items, nbytes, hits, errors)
+        left = self.seconds_left()
+        shown = ("time left: sizing…" if self.total is None else
+                 "time left: ?" if left is None else f"time left: {_duration(left)}")
+        if self.task is not None:
+            self.progress.update(self.task, advance=nbytes, files=self.files, hits=self.hits, errors=self.errors,
+                                 left=shown)
+
+    def stage(self, text: str) -> None:
+        self.progress.stop()
+        self.console.print(text + " …")
+
+
+class _Lines(_Tally):
+    """Not a terminal (a log file, nohup): the tally as a line every ``every`` seconds."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        super().__init__()
+        self.every = every
+        self.last = self.t0
+
+    def started(self, resumed_entries: int, resumed_bytes: int) -> None:
+        super().started(resumed_entries, resumed_bytes)
+        if resumed_entries:
+            print(f"vigil scan: resuming after {resumed_entries:,} evidence files", file=sys.stderr, flush=True)
+
+    def advanced(self, items: int, nbytes: int, hits: int, errors: int) -> None:
+        super().advanced(items, nbytes, hits, errors)
         now = time.monotonic()
         if now - self.last < self.every:
             return
         self.last = now
-        left = ""
-        rate = (self.done - self.first_done) / max(now - self.t0, 1e-3)
-        if self.total is not None and rate > 0:
-            left = f", about {_duration(max(self.total - self.done, 0) / rate)} left"
+        left = self.seconds_left()
         print(f"vigil scan: {self.files:,} files, {self.done / 1e9:,.2f} GB, {self.hits:,} hits, "
-              f"{self.errors:,} errors{left}", file=sys.stderr, flush=True)
+              f"{self.errors:,} errors" + (f", about {_duration(left)} left" if left is not None else ""),
+              file=sys.stderr, flush=True)
 
     def stage(self, text: str) -> None:
         print(f"vigil scan: {text}", file=sys.stderr, flush=True)
