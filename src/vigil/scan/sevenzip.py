@@ -24,7 +24,6 @@ import py7zr.io
 
 from .containers import (
     ArchiveLimits,
-    LimitExceeded,
     Member,
     MemberUnreadable,
     _counted,
@@ -216,6 +215,8 @@ def _offer(channel: _Channel, message: tuple[int, Any]) -> None:
 
 def _drain(raw: _MemberStream, budget: list[int]) -> bool:
     """Skip what is left of a member; False once the archive's budget is spent."""
+    if raw.ended:
+        return True  # read to its end by the scanner: the usual case
     buffer = memoryview(bytearray(1 << 20))
     try:
         while not raw.ended:
@@ -223,6 +224,6 @@ def _drain(raw: _MemberStream, budget: list[int]) -> bool:
             budget[0] -= n
             if budget[0] < 0:
                 return False
-    except (MemberUnreadable, LimitExceeded):
-        return True  # the error reaches the reading side as that member's row
+    except MemberUnreadable:
+        return True  # raw.failed says why: the caller reports it for the archive
     return True
