@@ -58,9 +58,9 @@ def bench_vics_import(records: int) -> dict[str, Any]:
     if not source.exists():
         log(f"generating {source.name}")
         formats_speed.generate(source, records)
-    from vigil.index.compiled import load_compiled
     from vigil.lists import import_file
     from vigil.lists.catalog import get_list
+    from vigil.lists.compiled import load_compiled
     from vigil.store import Store
 
     out: dict[str, Any] = {"records": records, "file_mb": round(source.stat().st_size / 1e6, 1)}

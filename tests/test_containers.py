@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.scan.containers import (
+from vigil.evidence.containers import (
     ArchiveLimits,
     LimitExceeded,
     Member,

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from vigil.parallel import run_parallel
+from vigil.run import run_parallel
 
 
 def _work(item: int, scale: int) -> int:

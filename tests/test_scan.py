@@ -21,10 +21,10 @@ from PIL import Image, ImageOps
 
 from helpers import run_vigil, write_huge_png
 from vigil.errors import InputUnusable, UsageError
+from vigil.evidence.containers import ArchiveLimits
 from vigil.lists.formats import ReadNotes, ReadOptions
 from vigil.lists.formats.vics import VicsFormat
 from vigil.lists.media import add_media
-from vigil.scan.containers import ArchiveLimits
 from vigil.scan.scanner import ScanOptions, run_scan
 from vigil.store import Store
 
@@ -191,7 +191,7 @@ def test_bad_input_never_stops_a_scan_and_each_is_a_row(listed: Store, tmp_path:
     with open(name, "wb") as f:
         f.write(bridge)
 
-    import vigil.scan.blobs as blobs
+    import vigil.evidence.blobs as blobs
     real_open = blobs.open_readonly
 
     def refuse(path: str | os.PathLike[str]) -> Any:  # root reads anything: refuse as the OS would

@@ -45,7 +45,7 @@ def log_command(
     """Print the case log, one JSON object per entry."""
     case = open_case(out)
     try:
-        for entry in case.log_entries():
+        for entry in case.log.entries():
             print(json.dumps({"seq": entry.seq, "at": entry.at, "event": entry.event, "data": entry.data,
                               "hash": entry.hash}, ensure_ascii=False))
     finally:

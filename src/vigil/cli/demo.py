@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from ..demo.case import LIST, build_demo
-from ..media.source import display_path
+from ..evidence.sources import display_path
 from ..scan.scanner import ScanOptions, run_scan
 from ..store import Store
 from .scan import _Bar

@@ -11,13 +11,13 @@ from typing import TextIO
 import typer
 
 from ..errors import InputUnusable, UsageError
+from ..evidence.sources import display_path
+from ..evidence.walk import walk_paths
 from ..hashing import FileResult, HashOptions, hash_files
 from ..media.limits import Limits
 from ..media.sniff import Kind
-from ..media.source import display_path
-from ..parallel import default_jobs
+from ..run import default_jobs
 from ..signals.mode import Mode
-from ..walk import walk_paths
 from .progress import FileProgress
 
 

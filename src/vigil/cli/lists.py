@@ -12,15 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import InputUnusable, UsageError
-from ..index.compiled import load_compiled
+from ..evidence.sources import display_path
 from ..lists import catalog
 from ..lists.catalog import ListKind
+from ..lists.compiled import load_compiled
 from ..lists.exporting import export_list
 from ..lists.formats import FORMATS
 from ..lists.importing import import_file
 from ..lists.model import Record
 from ..lists.settings import SETTINGS, ListSettings
-from ..media.source import display_path
 from ..store import Store
 from .common import db_option, interactive, open_store, parse_settings
 from .progress import ByteProgress, FileProgress

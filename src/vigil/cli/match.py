@@ -13,13 +13,13 @@ import typer
 from rich.console import Console
 
 from ..errors import InputUnusable, UsageError
+from ..evidence.sources import display_path
+from ..evidence.walk import walk_paths
 from ..hashing import FileResult, HashOptions, hash_files
 from ..matching import Match, Matcher, Query, QueryResult, iter_hash_queries, query_from_result
 from ..media.sniff import Kind
-from ..media.source import display_path
-from ..parallel import default_jobs
+from ..run import default_jobs
 from ..signals.mode import Mode
-from ..walk import walk_paths
 from .common import db_option, interactive, open_store
 from .progress import FileProgress
 

@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..errors import UsageError
+from ..evidence.containers import ArchiveLimits
+from ..evidence.sources import display_path
 from ..hashing import HashOptions
 from ..media.limits import Limits
-from ..media.source import display_path
-from ..scan.containers import ArchiveLimits
 from ..scan.scanner import ScanOptions, ScanProgress, run_scan
 from ..signals.mode import Mode
 from .common import db_option, open_store

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputUnusable, UsageError
-from ..parallel import default_jobs
+from ..run import default_jobs
 from . import _mih
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select, update
 
 from ..errors import InputUnusable
-from ..media.source import display_path, open_readonly
+from ..evidence.sources import display_path, open_readonly
 from ..store import Store
 from ..store.schema import entries, imports, lists
 from .catalog import ListInfo, ListKind, create_list, find_list, get_list, now

@@ -14,13 +14,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..evidence.sources import display_path
+from ..evidence.walk import walk_paths
 from ..hashing import FileResult, HashOptions, hash_files
 from ..media.sniff import Kind
-from ..media.source import display_path
-from ..parallel import default_jobs
+from ..run import default_jobs
 from ..signals.mode import Mode
 from ..store import Store
-from ..walk import walk_paths
 from .catalog import ListKind
 from .importing import import_records
 from .model import Record, Signal

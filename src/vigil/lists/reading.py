@@ -19,8 +19,8 @@ from multiprocessing.connection import Connection
 from typing import Any, BinaryIO
 
 from ..errors import InputUnusable, VigilError
-from ..media.source import display_path, open_readonly
-from ..parallel import default_jobs
+from ..evidence.sources import display_path, open_readonly
+from ..run import default_jobs
 from .formats import ReadNotes, ReadOptions, get_format
 from .importing import BATCH, Row, prepared_batches
 

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .casedb import CaseDB, verify_log
+from .casedb import CaseDB
 
 __all__ = ["Verification", "verify_case"]
 
@@ -31,10 +31,10 @@ def _sha256(path: Path) -> str:
 
 def verify_case(case: CaseDB, out: Path) -> Verification:
     result = Verification()
-    count, problems = verify_log(case.conn)
+    count, problems = case.log.verify()
     for p in problems:
         result.bad(f"log entry {p.seq}: {p.problem}")
-    entries = case.log_entries()
+    entries = case.log.entries()
     if not problems:
         head = entries[-1].hash if entries else "-"
         result.lines.append(f"ok   case log: {count} entries, hash chain intact, head {head} "

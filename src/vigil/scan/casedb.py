@@ -3,9 +3,7 @@
 It holds the scan's checkpoint (what is done, committed with the items it produced, so a
 crash loses at most the work since the last commit and never counts anything twice), the
 items read, the distinct contents with their signals and matches, thumbnails of hits, and the
-case log. The log is append-only (triggers refuse updates and deletes) and hash-chained: each
-entry's hash covers the previous entry's hash and its own fields, so any edit, insertion or
-removal breaks the chain from that entry on (:func:`verify_log`).
+case log (:class:`vigil.evidence.custody.CustodyLog`, in table ``log``).
 
 Paths are stored as bytes (``os.fsencode``): evidence names that are not UTF-8 survive intact.
 """
@@ -13,21 +11,19 @@ Paths are stored as bytes (``os.fsencode``): evidence names that are not UTF-8 s
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["CASE_DB", "CaseDB", "LogEntry", "LogProblem", "verify_log", "utc_now", "ContentLookup"]
+from ..evidence.custody import CustodyLog
+
+__all__ = ["CASE_DB", "CaseDB", "ContentLookup"]
 
 CASE_DB = "case.db"
-_GENESIS = "0" * 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,34 +49,7 @@ CREATE TABLE IF NOT EXISTS contents (
     error TEXT
 );
 CREATE TABLE IF NOT EXISTS thumbs (sha256 TEXT PRIMARY KEY, data BLOB, frames INTEGER NOT NULL, error TEXT);
-CREATE TABLE IF NOT EXISTS log (
-    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, event TEXT NOT NULL, data TEXT NOT NULL,
-    prev TEXT NOT NULL, hash TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS log_no_update BEFORE UPDATE ON log
-    BEGIN SELECT RAISE(ABORT, 'the case log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS log_no_delete BEFORE DELETE ON log
-    BEGIN SELECT RAISE(ABORT, 'the case log is append-only'); END;
 """
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    seq: int
-    at: str
-    event: str
-    data: dict[str, Any]
-    prev: str
-    hash: str
-
-
-def _entry_hash(prev: str, seq: int, at: str, event: str, data: str) -> str:
-    body = json.dumps([prev, seq, at, event, data], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class CaseDB:
@@ -89,6 +58,7 @@ class CaseDB:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        self.log = CustodyLog(conn, "log")
 
     @classmethod
     def open(cls, folder: Path, *, create: bool) -> CaseDB:
@@ -99,7 +69,9 @@ class CaseDB:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")  # a checkpoint must survive a power cut
         conn.executescript(_SCHEMA)
-        return cls(path, conn)
+        case = cls(path, conn)
+        case.log.create()
+        return case
 
     def close(self) -> None:
         self.conn.close()
@@ -124,49 +96,6 @@ class CaseDB:
         conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      (key, json.dumps(value, ensure_ascii=False)))
-
-    # --- the log -----------------------------------------------------------------------------
-
-    def append_log(self, conn: sqlite3.Connection, event: str, data: dict[str, Any]) -> LogEntry:
-        last = conn.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, _GENESIS)
-        at = utc_now()
-        text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        digest = _entry_hash(prev, seq, at, event, text)
-        conn.execute("INSERT INTO log (seq, at, event, data, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                     (seq, at, event, text, prev, digest))
-        return LogEntry(seq, at, event, data, prev, digest)
-
-    def log_entries(self) -> list[LogEntry]:
-        return [LogEntry(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5])
-                for r in self.conn.execute("SELECT seq, at, event, data, prev, hash FROM log ORDER BY seq")]
-
-
-@dataclass(frozen=True)
-class LogProblem:
-    seq: int
-    problem: str
-
-
-def verify_log(conn: sqlite3.Connection) -> tuple[int, list[LogProblem]]:
-    """Check the chain: (entries checked, problems). No problems means no entry was changed,
-    inserted or removed (the last entry's hash, recorded elsewhere, pins the end)."""
-    problems: list[LogProblem] = []
-    prev = _GENESIS
-    expected_seq = 1
-    count = 0
-    for seq, at, event, data, stored_prev, stored_hash in conn.execute(
-            "SELECT seq, at, event, data, prev, hash FROM log ORDER BY seq"):
-        count += 1
-        if seq != expected_seq:
-            problems.append(LogProblem(seq, f"entry {expected_seq} is missing"))
-        if stored_prev != prev:
-            problems.append(LogProblem(seq, "its link to the previous entry does not match"))
-        if _entry_hash(stored_prev, seq, at, event, data) != stored_hash:
-            problems.append(LogProblem(seq, "its content does not match its hash (changed after it was written)"))
-        prev = stored_hash
-        expected_seq = seq + 1
-    return count, problems
 
 
 class ContentLookup:

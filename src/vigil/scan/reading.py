@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MediaError
+from ..evidence.blobs import Blob, NotRegular, on_disk, read_file, spooled
+from ..evidence.containers import ArchiveLimits, MemberError, archive_format, iter_members
+from ..evidence.walk import Entry
 from ..hashing import HashOptions
 from ..media.sniff import Kind, sniff
 from ..signals import pdq, vpdq
 from ..signals.mode import Mode
-from .blobs import Blob, NotRegular, on_disk, read_file, spooled
 from .checking import ListCheck
-from .containers import ArchiveLimits, MemberError, archive_format, iter_members
-from .walk import Entry
 
 __all__ = ["ARCHIVE", "Content", "EntryRows", "Item", "ReadOptions", "read_entry", "single_row"]
 
@@ -301,13 +301,14 @@ def _check(content: Content, blob: Blob, queries: list[tuple[str, str, int]],
         return
     content.matches, content.allowed = options.check.check(blob.digests.as_dict(), queries, features)
     if content.matches and options.pictures and content.kind in (Kind.IMAGE.value, Kind.VIDEO.value):
-        from .thumbs import photo_thumbnail, pixels_thumbnail, video_strip  # Pillow drawing: only for hits
+        from ..media.thumbs import photo_thumbnail, pixels_thumbnail, video_strip  # Pillow drawing: only for hits
 
         try:
             if content.kind == Kind.IMAGE.value and pixels is not None and pixels[0] is not None:
                 content.picture, content.picture_frames = pixels_thumbnail(*pixels), 1
             elif content.kind == Kind.IMAGE.value:
-                content.picture, content.picture_frames = photo_thumbnail(blob, options.hashing.limits), 1
+                content.picture, content.picture_frames = photo_thumbnail(
+                    blob.data if blob.data is not None else str(blob.path), options.hashing.limits), 1
             elif video_path is not None:
                 content.picture, content.picture_frames = video_strip(video_path, options.hashing.limits)
             content.picture_error = None

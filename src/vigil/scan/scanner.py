@@ -24,19 +24,21 @@ from sqlalchemy import select
 
 from .. import __version__
 from ..errors import InputUnusable, UsageError
+from ..evidence.containers import ArchiveLimits
+from ..evidence.custody import utc_now
+from ..evidence.sources import display_path
+from ..evidence.walk import Entry, walk_evidence
 from ..hashing import HashOptions
 from ..matching import Matcher
-from ..media.source import display_path
-from ..parallel import default_jobs, run_parallel
+from ..reports import REPORT_FILES
+from ..run import default_jobs, run_parallel
 from ..signals import pdq
 from ..store import Store
 from ..store.schema import entries
-from .casedb import CaseDB, ContentLookup, utc_now
+from .casedb import CaseDB, ContentLookup
+from .casereport import MAX_PICTURES, write_reports
 from .checking import ListCheck
-from .containers import ArchiveLimits
 from .reading import Content, EntryRows, Item, ReadOptions, read_entry, single_row
-from .thumbs import MAX_PICTURES
-from .walk import Entry, walk_evidence
 
 __all__ = ["ScanOptions", "ScanProgress", "ScanOutcome", "run_scan", "list_fingerprints"]
 
@@ -193,7 +195,7 @@ class _Writer:
         if final:
             self.case.put(self.conn, "state", "reporting")
             self.case.put(self.conn, "finished", utc_now())
-            self.case.append_log(self.conn, "scan finished", {"entries": self.done_entries,
+            self.case.log.append("scan finished", {"entries": self.done_entries,
                                                               "bytes": self.done_bytes})
         self.conn.execute("COMMIT")
         self._open = False
@@ -210,8 +212,6 @@ class _Writer:
 def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | None = None,
              on_compile: Callable[[str], None] | None = None) -> ScanOutcome:
     """Scan (or finish scanning) the evidence into ``options.out``; write the reports."""
-    from .report import REPORT_FILES, write_reports  # the reports import this module's neighbours only
-
     progress = progress or ScanProgress()
     out = options.out
     check_paths(options.evidence, out, options.temp_dir)
@@ -242,14 +242,14 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
                 case.put(conn, "state", "scanning")
                 case.put(conn, "done_entries", 0)
                 case.put(conn, "done_bytes", 0)
-                case.append_log(conn, "scan started", {
+                case.log.append("scan started", {
                     "case": options.case, "tool": f"vigil {__version__}", "evidence": evidence,
                     "lists": fingerprints, "options": _options_record(options), "user": _user(),
                     "host": os.uname().nodename})
             else:
                 _check_resume(case, options, evidence, fingerprints)
             if state not in (None, "finished"):
-                case.append_log(conn, "scan resumed", {
+                case.log.append("scan resumed", {
                     "state": state, "done_entries": case.get("done_entries"), "user": _user(),
                     "host": os.uname().nodename})
         if state == "finished":  # nothing left to do: the reports stand as the log recorded them
@@ -260,7 +260,7 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
             progress.stage("writing the reports")
             files = write_reports(case, out)
         summary = case.get("summary", {})
-        head = case.log_entries()[-1].hash
+        head = case.log.head() or ""
         return ScanOutcome(out, summary["items"], summary["hits"]["items"], summary["errors"], files, head)
     finally:
         case.close()

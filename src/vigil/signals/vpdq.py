@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.video import VideoFrame, VideoInfo, decoded_frames, keyframes
-from ..parallel import default_jobs
+from ..run import default_jobs
 from . import _pdqcore, _pdqfast
 from .mode import Mode
 

@@ -12,19 +12,18 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .errors import MediaError, NotMedia
-from .media.limits import DEFAULT_LIMITS, Limits
-from .media.sniff import HEAD_BYTES, Kind, sniff
-from .media.source import display_path, open_readonly
-from .parallel import default_jobs, run_parallel
-from .signals import pdq, vpdq
-from .signals.digests import Digests, digest_bytes, digest_stream
-from .signals.mode import Mode
+from ..errors import MediaError, NotMedia
+from ..evidence.blobs import IN_MEMORY
+from ..evidence.sources import display_path, open_readonly
+from ..media.limits import DEFAULT_LIMITS, Limits
+from ..media.sniff import HEAD_BYTES, Kind, sniff
+from ..run import default_jobs, run_parallel
+from ..signals import pdq, vpdq
+from ..signals.digests import Digests, digest_bytes, digest_stream
+from ..signals.mode import Mode
 
 __all__ = ["HashOptions", "FileResult", "hash_file", "hash_files", "IN_MEMORY"]
 
-# Photos up to this size are read once into memory: digests and decoding share one read.
-IN_MEMORY = 64 << 20
 
 
 @dataclass(frozen=True)

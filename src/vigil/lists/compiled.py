@@ -22,13 +22,13 @@ import orjson
 from sqlalchemy import select
 
 from ..errors import VigilError
-from ..lists.model import HEX_SIGNALS
+from ..index.exact import ExactIndex
+from ..index.pdq import PdqIndex
+from ..index.vpdq import VideoFrames
 from ..signals.vpdq import parse_line
 from ..store import Store
 from ..store.schema import entries
-from .exact import ExactIndex
-from .pdq import PdqIndex
-from .vpdq import VideoFrames
+from .model import HEX_SIGNALS
 
 __all__ = ["CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
 

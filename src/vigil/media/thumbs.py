@@ -1,4 +1,4 @@
-"""Small pictures of the hits, for the examiner's report: one per photo, a strip of frames per video.
+"""Small pictures of hits, for the people who review them: one per photo, a strip of frames per video.
 
 Made by the worker that found the hit, for hits only (the least media kept): a photo's from the
 pixels it decoded to hash them, a video's from its key frames. They are stored in the case
@@ -15,19 +15,15 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..errors import MediaError
-from ..media.limits import Limits
-from ..media.photo import open_photo
-from ..media.video import keyframes
-from .blobs import Blob
+from .limits import Limits
+from .photo import open_photo
+from .video import keyframes
 
-__all__ = ["photo_thumbnail", "pixels_thumbnail", "video_strip", "STRIP_FRAMES", "MAX_PICTURES"]
+__all__ = ["photo_thumbnail", "pixels_thumbnail", "video_strip", "STRIP_FRAMES"]
 
 PHOTO_BOX = 320
 FRAME_HEIGHT = 120
 STRIP_FRAMES = 5
-# Pictures for the first hits only: the page stays one that a browser opens (about 15 KB each);
-# every hit, pictured or not, has its card in report.html and its rows in report.json and hits.csv.
-MAX_PICTURES = 2000
 
 
 def _jpeg(image: Image.Image) -> bytes:
@@ -50,9 +46,9 @@ def pixels_thumbnail(pixels: np.ndarray, orientation: int = 1) -> bytes:
     return _jpeg(picture)
 
 
-def photo_thumbnail(blob: Blob, limits: Limits) -> bytes:
-    source = io.BytesIO(blob.data) if blob.data is not None else str(blob.path)
-    with open_photo(source, limits) as image:
+def photo_thumbnail(source: bytes | str, limits: Limits) -> bytes:
+    """A thumbnail of a photo given as its bytes or its path."""
+    with open_photo(io.BytesIO(source) if isinstance(source, bytes) else source, limits) as image:
         image.draft("RGB", (PHOTO_BOX, PHOTO_BOX))  # JPEG: decoded at the smallest scale that still covers the box
         shown = ImageOps.exif_transpose(image) or image
         shown.thumbnail((PHOTO_BOX, PHOTO_BOX), Image.Resampling.LANCZOS)

@@ -17,9 +17,8 @@ from typing import Any
 
 import jinja2
 
-from .casedb import CaseDB
-from .report import AtomicFile, hit_contents, iter_rows
-from .thumbs import MAX_PICTURES
+from .atomic import AtomicFile
+from .source import ReportSource, Rows
 
 __all__ = ["write_report_html", "MAX_ERROR_ROWS"]
 
@@ -27,7 +26,7 @@ MAX_ERROR_ROWS = 5000  # the page stays usable; every row is in report.json
 
 
 def _template() -> jinja2.Template:
-    source = files("vigil.scan").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
+    source = files("vigil.reports").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["bytes"] = _human_bytes
     return env.from_string(source)
@@ -44,15 +43,20 @@ def _human_bytes(n: int | None) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def _groups(case: CaseDB) -> list[dict[str, Any]]:
+def _groups(source: ReportSource) -> list[dict[str, Any]]:
     """[{list, categories: [{category, scheme, cards: [...]}]}] in the order the lists were used."""
-    thumbs = {sha: (data, frames, error) for sha, data, frames, error in
-              case.conn.execute("SELECT sha256, data, frames, error FROM thumbs")}
+    header = source.header()
+    pictures = source.pictures()
     by_list: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
-    for sha, rows in hit_contents(case):
+    for sha, rows in source.hit_contents():
         first = rows[0]
-        data, frames, error = thumbs.get(sha, (None, 0, f"only the first {MAX_PICTURES:,} hits are pictured"
-                                                        if first.kind in ("image", "video") else "not a picture"))
+        picture = pictures.get(sha)
+        if picture is not None:
+            data, frames, error = picture.data, picture.frames, picture.error
+        else:
+            data, frames = None, 0
+            error = (f"only the first {header.max_pictures:,} hits are pictured"
+                     if first.kind in ("image", "video") else "not a picture")
         for name in dict.fromkeys(m["list"] for m in first.matches):
             matches = [m for m in first.matches if m["list"] == name]
             category = next((m.get("category") for m in matches if m.get("category") is not None), None)
@@ -63,7 +67,7 @@ def _groups(case: CaseDB) -> list[dict[str, Any]]:
                 "paths": [r.path for r in rows], "matches": matches,
                 "thumb": "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else None,
                 "frames": frames, "thumb_error": error})
-    order = [str(entry["name"]) for entry in case.get("lists") or []]
+    order = [str(entry["name"]) for entry in header.lists]
     groups = []
     for name in sorted(by_list, key=lambda n: (order.index(n) if n in order else len(order), n)):
         categories: list[dict[str, Any]] = [
@@ -73,12 +77,13 @@ def _groups(case: CaseDB) -> list[dict[str, Any]]:
     return groups
 
 
-def write_report_html(case: CaseDB, out: Path, summary: dict[str, Any]) -> AtomicFile:
-    errors = list(itertools.islice(iter_rows(case, "i.error IS NOT NULL OR c.error IS NOT NULL"), MAX_ERROR_ROWS))
+def write_report_html(source: ReportSource, out: Path, summary: dict[str, Any]) -> AtomicFile:
+    header = source.header()
+    errors = list(itertools.islice(source.rows(Rows.ERRORS), MAX_ERROR_ROWS))
     page = _template().render(
-        case=case.get("case"), tool=case.get("tool"), started=case.get("started"), finished=case.get("finished"),
-        evidence=case.get("evidence") or [], lists=case.get("lists") or [], summary=summary,
-        groups=_groups(case), errors=errors, more_errors=max(0, summary["errors"] - len(errors)))
+        case=header.case, tool=header.tool, started=header.started, finished=header.finished,
+        evidence=header.evidence, lists=header.lists, summary=summary,
+        groups=_groups(source), errors=errors, more_errors=max(0, summary["errors"] - len(errors)))
     with AtomicFile(out / "report.html") as f:
         f.write(page.encode("utf-8"))
     return f

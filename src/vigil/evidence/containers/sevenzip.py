@@ -22,7 +22,7 @@ import py7zr
 import py7zr.exceptions
 import py7zr.io
 
-from .containers import (
+from .base import (
     ArchiveLimits,
     Member,
     MemberUnreadable,

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import select
 
-from .errors import UsageError
-from .hashing import FileResult
-from .index.compiled import EXACT_TYPES, CompiledList, load_compiled
-from .index.vpdq import VideoScore, score_candidates, unique_quality_frames
-from .lists.catalog import ListInfo, ListKind, all_lists
-from .lists.model import HEX_SIGNALS, normalise_hex
-from .media.source import display_path
-from .signals.variants import windows_agree
-from .signals.vpdq import VpdqFeature, parse_line
-from .store import Store
-from .store.schema import entries
+from ..errors import UsageError
+from ..evidence.sources import display_path
+from ..hashing import FileResult
+from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
+from ..lists.catalog import ListInfo, ListKind, all_lists
+from ..lists.compiled import EXACT_TYPES, CompiledList, load_compiled
+from ..lists.model import HEX_SIGNALS, normalise_hex
+from ..signals.variants import windows_agree
+from ..signals.vpdq import VpdqFeature, parse_line
+from ..store import Store
+from ..store.schema import entries
 
 __all__ = [
     "PdqQuery", "Query", "Match", "QueryResult", "Matcher", "parse_hash_line", "iter_hash_queries",
