@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import benign_corpus
 from conftest import BUNDLED_REFDATA
+from vigil.hashing.photo import VARIANT_MIN_SIDE, hash_photo
 from vigil.signals.pdq import DIHEDRAL_NAMES, dihedral_rgb, distance, hash_rgb
 from vigil.signals.variants import (
     DESCRIPTIONS,
@@ -268,7 +269,6 @@ def test_fast_mode_variants_trim_a_bordered_photo_from_any_source(tmp_path: Path
     bordered one again, finer, to trim it: from a path, from bytes, from a stream alike."""
     from PIL import ImageOps
 
-    from vigil.signals import pdq
     from vigil.signals.mode import Mode
 
     bridge = Path(__file__).resolve().parents[1] / "src" / "vigil" / "demo" / "media" / "bridge.jpg"
@@ -277,15 +277,15 @@ def test_fast_mode_variants_trim_a_bordered_photo_from_any_source(tmp_path: Path
     framed = ImageOps.expand(big, border=(300, 200), fill="black")
     for name, image in (("plain.png", big), ("framed.png", framed)):
         image.save(tmp_path / name)
-    plain = pdq.hash_photo_full(tmp_path / "plain.png", mode=Mode.FAST, variants=True)
+    plain = hash_photo(tmp_path / "plain.png", mode=Mode.FAST, variants=True)
     assert plain.variants is not None and not any(n.startswith("trimmed") for n, _, _ in plain.variants)
     assert plain.variants[0][0] == "original" and len(plain.variants) == 8
     data = (tmp_path / "framed.png").read_bytes()
-    got = [pdq.hash_photo_full(src, mode=Mode.FAST, variants=True, keep_pixels=True)
+    got = [hash_photo(src, mode=Mode.FAST, variants=True, keep_pixels=True)
            for src in (tmp_path / "framed.png", data, io.BytesIO(data))]
     assert got[0].variants == got[1].variants == got[2].variants
     trimmed = [(n, h) for n, h, _ in got[0].variants or [] if n.startswith("trimmed")]
     assert trimmed and trimmed[0][0] == "trimmed 2400x2400+300+200"  # named in the photo's own pixels
-    exact = pdq.hash_photo_full(tmp_path / "plain.png", mode=Mode.EXACT).pdq.hash
+    exact = hash_photo(tmp_path / "plain.png", mode=Mode.EXACT).pdq.hash
     assert distance(trimmed[0][1], exact) <= 10  # the trimmed copy hashes as the photo itself
-    assert got[2].pixels is not None and min(got[2].pixels.shape[:2]) >= pdq.VARIANT_MIN_SIDE
+    assert got[2].pixels is not None and min(got[2].pixels.shape[:2]) >= VARIANT_MIN_SIDE

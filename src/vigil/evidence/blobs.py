@@ -19,7 +19,7 @@ from typing import BinaryIO
 from ..signals.digests import CHUNK, DigestAccumulator, Digests, digest_bytes, digest_stream
 from .sources import open_readonly
 
-__all__ = ["IN_MEMORY", "HEAD", "Blob", "NotRegular", "read_file", "spooled", "on_disk"]
+__all__ = ["IN_MEMORY", "HEAD", "Blob", "NotRegular", "read_file", "spooled"]
 
 HEAD = 512  # enough for every signature, the tar magic at 257 included
 # Up to this size a file's bytes are read once into memory: digests and decoding share one read.
@@ -96,18 +96,3 @@ def spooled(stream: BinaryIO, temp_dir: str | None = None) -> Iterator[Blob]:
         if spool_path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(spool_path)
-
-
-@contextlib.contextmanager
-def on_disk(blob: Blob, temp_dir: str | None = None) -> Iterator[str]:
-    """A path to the blob's bytes (the video decoder reads files)."""
-    if blob.path is not None:
-        yield blob.path
-        return
-    fd, tmp = tempfile.mkstemp(prefix="vigil-member-", dir=temp_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob.data or b"")
-        yield tmp
-    finally:
-        os.unlink(tmp)

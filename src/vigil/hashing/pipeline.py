@@ -1,29 +1,34 @@
-"""Hash one file (every signal its content supports) or many, in parallel.
+"""One pipeline: a file's bytes (a path, bytes or a stream) -> every signal of its content.
 
-This is the library behind ``vigil hash``: a bad file becomes a result with an
-``error``, never an exception that ends the run.
+``vigil hash``, ``vigil match``, ``lists add-media`` and the scan's workers all hash through
+:func:`hash_blob`; :func:`hash_file`, :func:`hash_bytes` and :func:`hash_stream` make the blob from
+what they are given, and the same content gives the same result whichever way it came (a photo or
+video given as bytes is decoded from memory, never written anywhere). A bad file becomes a result
+with an ``error``, never an exception that ends the run.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
 
 from ..errors import MediaError, NotMedia
-from ..evidence.blobs import IN_MEMORY
-from ..evidence.sources import display_path, open_readonly
+from ..evidence.blobs import Blob, NotRegular, read_file, spooled
+from ..evidence.sources import display_path
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.sniff import HEAD_BYTES, Kind, sniff
 from ..run import default_jobs, run_parallel
 from ..signals import pdq, vpdq
-from ..signals.digests import Digests, digest_bytes, digest_stream
+from ..signals.digests import Digests, digest_bytes
 from ..signals.mode import Mode
+from .photo import hash_photo
 
-__all__ = ["HashOptions", "FileResult", "hash_file", "hash_files", "IN_MEMORY"]
-
+__all__ = ["HashOptions", "FileResult", "hash_blob", "hash_bytes", "hash_file", "hash_files", "hash_stream",
+           "video_source"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class HashOptions:
     derived: bool = False  # media-backed lists: the extra hashes that find edited copies
     windows: bool = False  # queries against media-backed lists: the photo's anchored windows
     video_threads: int | None = None  # threads hashing one video's frames (None: one per core)
+    keep_pixels: bool = False  # keep a photo's decoded pixels in the result (to draw a thumbnail of a hit)
 
 
 @dataclass
@@ -52,6 +58,9 @@ class FileResult:
     vpdq: list[vpdq.VpdqFeature] | None = None
     error: str | None = None
     format: str | None = field(default=None, compare=False)
+    # With HashOptions.keep_pixels: the pixels a photo was hashed from, and the EXIF orientation (1-8)
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    orientation: int = field(default=1, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         signals: dict[str, object] = {}
@@ -91,27 +100,42 @@ def _describe_os_error(exc: OSError) -> str:
 
 
 def hash_file(path: str, options: HashOptions = HashOptions()) -> FileResult:
-    """Every signal for one file. Never raises for a bad file: see ``error``."""
+    """Every signal for one file, opened read-only. Never raises for a bad file: see ``error``."""
     try:
-        with open_readonly(path) as stream:
-            st = os.fstat(stream.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                return FileResult(path, Kind.ERROR, error="not a regular file")
-            head = stream.read(HEAD_BYTES)
-            sniffed = sniff(head)
-            result = FileResult(path, sniffed.kind, size=st.st_size, format=sniffed.format)
-            data: bytes | None = None
-            if sniffed.kind is Kind.IMAGE and st.st_size <= IN_MEMORY:
-                data = head + stream.read()
-                result.digests = digest_bytes(data)
-            else:
-                stream.seek(0)
-                result.digests = digest_stream(stream)
-            result.size = result.digests.size
+        blob = read_file(path)
+    except NotRegular:
+        return FileResult(path, Kind.ERROR, error="not a regular file")
     except OSError as exc:
         return FileResult(path, Kind.ERROR, error=_describe_os_error(exc))
+    return hash_blob(blob, options, name=path)
+
+
+def hash_bytes(data: bytes, options: HashOptions = HashOptions(), *, name: str = "") -> FileResult:
+    """Every signal of content held in memory (an upload, a fetched file); ``name`` labels the result."""
+    return hash_blob(Blob(digest_bytes(data), data=data), options, name=name)
+
+
+def hash_stream(stream: BinaryIO, options: HashOptions = HashOptions(), *, name: str = "",
+                temp_dir: str | None = None) -> FileResult:
+    """Every signal of a stream's content, read once (past 64 MiB spooled to a private temporary
+    file in ``temp_dir``, deleted when hashed); the stream is closed."""
     try:
-        _hash_media(result, path, data, options)
+        with spooled(stream, temp_dir) as blob:
+            return hash_blob(blob, options, name=name)
+    except OSError as exc:
+        return FileResult(name, Kind.ERROR, error=_describe_os_error(exc))
+
+
+def hash_blob(blob: Blob, options: HashOptions = HashOptions(), *, name: str = "") -> FileResult:
+    """Every signal of a blob's content: digests (already computed), and PDQ of a photo or vPDQ of
+    a video. Never raises for bad content: see ``error``."""
+    try:
+        sniffed = sniff(blob.head()[:HEAD_BYTES])
+    except OSError as exc:
+        return FileResult(name, Kind.ERROR, error=_describe_os_error(exc))
+    result = FileResult(name, sniffed.kind, size=blob.digests.size, digests=blob.digests, format=sniffed.format)
+    try:
+        _hash_media(result, blob, options)
     except MediaError as exc:
         result.error = str(exc)
     except OSError as exc:
@@ -119,25 +143,32 @@ def hash_file(path: str, options: HashOptions = HashOptions()) -> FileResult:
     return result
 
 
-def _hash_media(result: FileResult, path: str, data: bytes | None, options: HashOptions) -> None:
+def _hash_media(result: FileResult, blob: Blob, options: HashOptions) -> None:
     if result.size == 0:
         raise NotMedia("empty file (0 bytes)")
     if result.kind is Kind.IMAGE:
-        source: io.BytesIO | str = io.BytesIO(data) if data is not None else path
-        hashes = pdq.hash_photo_full(source, mode=options.mode, limits=options.limits, dihedral=options.dihedral,
-                                     variants=options.variants, derived=options.derived, windows=options.windows)
+        hashes = hash_photo(blob.data if blob.data is not None else str(blob.path), mode=options.mode,
+                            limits=options.limits, dihedral=options.dihedral, variants=options.variants,
+                            derived=options.derived, windows=options.windows, keep_pixels=options.keep_pixels)
         result.pdq = hashes.pdq
         result.pdq_dihedral = hashes.dihedral
         result.pdq_variants = hashes.variants
         result.pdq_derived = hashes.derived
         result.pdq_windows = hashes.windows
+        result.pixels, result.orientation = hashes.pixels, hashes.orientation
     elif result.kind is Kind.VIDEO:
         features: list[vpdq.VpdqFeature] = []
-        result.vpdq = features
-        vpdq.hash_video(path, seconds_per_hash=options.seconds_per_hash, mode=options.mode,
+        result.vpdq = features  # filled as frames are hashed: a damaged video keeps what came before the damage
+        vpdq.hash_video(video_source(blob), seconds_per_hash=options.seconds_per_hash, mode=options.mode,
                         limits=options.limits, threads=options.video_threads, on_feature=features.append)
     else:
         raise NotMedia(f"not a photo or video (content looks like {result.format})")
+
+
+def video_source(blob: Blob) -> str | BinaryIO:
+    """What the video decoder reads a blob from."""
+    # The decoder reads a file on disk itself; bytes in memory it reads through a stream.
+    return blob.path if blob.path is not None else io.BytesIO(blob.data or b"")
 
 
 def _timeout_result(path: str, seconds: float) -> FileResult:

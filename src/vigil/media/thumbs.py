@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from ..errors import MediaError
 from .limits import Limits
 from .photo import open_photo
-from .video import keyframes
+from .video import VideoSource, keyframes
 
 __all__ = ["photo_thumbnail", "pixels_thumbnail", "video_strip", "STRIP_FRAMES"]
 
@@ -55,11 +55,11 @@ def photo_thumbnail(source: bytes | str, limits: Limits) -> bytes:
         return _jpeg(shown)
 
 
-def video_strip(path: str, limits: Limits) -> tuple[bytes, int]:
+def video_strip(source: VideoSource, limits: Limits) -> tuple[bytes, int]:
     """A strip of up to STRIP_FRAMES key frames spread over the video, and how many it holds."""
     kept: list[Image.Image] = []
     stride = 1
-    frames = keyframes(path, lambda w, h: max(1, min(w, h) // (FRAME_HEIGHT * 2)), limits, frame_threads=False)
+    frames = keyframes(source, lambda w, h: max(1, min(w, h) // (FRAME_HEIGHT * 2)), limits, frame_threads=False)
     for seen, frame in enumerate(frames):
         if seen % stride == 0:
             picture = Image.fromarray(frame.rgb())

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 import av.error
@@ -26,7 +26,10 @@ import numpy as np
 from ..errors import CorruptMedia, DecodeTimeout, MediaTooLarge
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["VideoInfo", "VideoFrame", "open_video", "decoded_frames", "keyframes"]
+__all__ = ["VideoSource", "VideoInfo", "VideoFrame", "open_video", "decoded_frames", "keyframes"]
+
+# A video file: its path, or a seekable stream of its bytes (decoded the same, never spooled to disk).
+VideoSource = str | os.PathLike[str] | BinaryIO
 
 av.logging.set_level(None)  # FFmpeg chatter would break progress bars and pipes
 
@@ -67,10 +70,12 @@ def _describe(exc: BaseException) -> str:
 
 
 @contextmanager
-def open_video(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[Any, Any, VideoInfo]]:
-    """Open the first video stream; refuse oversized frames before any decoding."""
+def open_video(source: VideoSource, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[Any, Any, VideoInfo]]:
+    """Open the first video stream of a file (a path, or a seekable stream: the same frames);
+    refuse oversized frames before any decoding."""
     try:
-        container = av.open(os.fspath(path), mode="r", metadata_errors="ignore")
+        where = os.fspath(source) if isinstance(source, str | os.PathLike) else source
+        container = av.open(where, mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise CorruptMedia(f"cannot open video: {_describe(exc)}") from exc
     try:
@@ -145,7 +150,7 @@ def _damage_report(exc: _Damaged, count: int, what: str) -> CorruptMedia:
 
 
 def decoded_frames(
-    path: str | os.PathLike[str],
+    source: VideoSource,
     want: Any,
     limits: Limits = DEFAULT_LIMITS,
     *,
@@ -161,7 +166,7 @@ def decoded_frames(
     in the field were made that way. ``frame_threads`` lets FFmpeg decode several
     frames at once (same output); leave it off when other processes fill the cores.
     """
-    with open_video(path, limits) as (container, stream, info):
+    with open_video(source, limits) as (container, stream, info):
         wanted = want(info)
         flush = info.stream_index == 0
         stream.thread_type = "AUTO" if flush and frame_threads else "SLICE"
@@ -182,7 +187,7 @@ def decoded_frames(
 
 
 def keyframes(
-    path: str | os.PathLike[str],
+    source: VideoSource,
     reduce: Callable[[int, int], int],
     limits: Limits = DEFAULT_LIMITS,
     *,
@@ -190,7 +195,7 @@ def keyframes(
 ) -> Iterator[VideoFrame]:
     """Key frames only, converted at 1/``reduce(width, height)`` of their size
     (area interpolation: each pixel the mean of a block)."""
-    with open_video(path, limits) as (container, stream, info):
+    with open_video(source, limits) as (container, stream, info):
         stream.thread_type = "AUTO" if frame_threads else "SLICE"
         stream.codec_context.skip_frame = "NONKEY"
         scale = reduce(info.width, info.height)

@@ -12,7 +12,7 @@ an item's ``error``.
 from __future__ import annotations
 
 import contextlib
-import io
+import dataclasses
 import os
 import pickle
 import tempfile
@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MediaError
-from ..evidence.blobs import Blob, NotRegular, on_disk, read_file, spooled
+from ..evidence.blobs import Blob, NotRegular, read_file, spooled
 from ..evidence.containers import ArchiveLimits, MemberError, archive_format, iter_members
 from ..evidence.walk import Entry
-from ..hashing import HashOptions
-from ..media.sniff import Kind, sniff
-from ..signals import pdq, vpdq
+from ..hashing import FileResult, HashOptions, hash_blob, video_source
+from ..media.sniff import Kind
+from ..media.thumbs import photo_thumbnail, pixels_thumbnail, video_strip
+from ..signals import vpdq
 from ..signals.mode import Mode
 from .checking import ListCheck
 
@@ -227,7 +228,7 @@ def _examine(path: str, parent: int | None, name: str | None, blob: Blob, depth:
         item.content = Content(ARCHIVE, fmt)
         _check(item.content, blob, [], None, options)  # an archive's own digests may be listed
     else:
-        item.content = _hash_content(head, blob, options)
+        item.content = _hash_content(blob, options)
         item.kind = item.content.kind
     if known is None:
         seen.add(digests.sha256, item.kind)
@@ -242,75 +243,63 @@ def _examine(path: str, parent: int | None, name: str | None, blob: Blob, depth:
         _read_members(item, index, blob, fmt, depth, options, seen, items)
 
 
-def _hash_content(head: bytes, blob: Blob, options: ReadOptions) -> Content:
-    sniffed = sniff(head[:64])
-    content = Content(sniffed.kind.value, sniffed.format)
-    h = options.hashing
-    try:
-        if sniffed.kind is Kind.IMAGE:
-            source: io.BytesIO | str = io.BytesIO(blob.data) if blob.data is not None else str(blob.path)
-            hashes = pdq.hash_photo_full(source, mode=h.mode, limits=h.limits, variants=h.variants,
-                                         windows=h.windows, keep_pixels=options.pictures and options.check is not None)
-            content.signals["pdq"] = hashes.pdq.to_json()
-            queries = list(hashes.variants or [("original", hashes.pdq.hash, hashes.pdq.quality)])
-            queries += hashes.windows or []
-            _check(content, blob, queries, None, options, pixels=(hashes.pixels, hashes.orientation))
+def _hash_content(blob: Blob, options: ReadOptions) -> Content:
+    """Hash a new content through the public pipeline and check it against the lists."""
+    h = dataclasses.replace(options.hashing, keep_pixels=options.pictures and options.check is not None)
+    result = hash_blob(blob, h)
+    content = Content(result.kind.value, result.format)
+    if result.kind is Kind.IMAGE:
+        content.error = result.error
+        if result.pdq is None:
+            _check(content, blob, [], None, options)  # not decoded: its digests may still be listed
             return content
-        if sniffed.kind is Kind.VIDEO:
-            with on_disk(blob, options.temp_dir) as path:
-                _hash_video(path, content, options, blob)  # checks what it hashed, damage or not
-            return content
-    except MediaError as exc:
-        content.error = str(exc)
-    except OSError as exc:
-        content.error = f"cannot read: {exc.strerror or exc}"
-    _check(content, blob, [], None, options)  # other content, or none hashed: its digests may be listed
+        content.signals["pdq"] = result.pdq.to_json()
+        queries = list(result.pdq_variants or [("original", result.pdq.hash, result.pdq.quality)])
+        queries += result.pdq_windows or []
+        _check(content, blob, queries, None, options, pixels=(result.pixels, result.orientation))
+    elif result.kind is Kind.VIDEO:
+        _check_video(blob, result, content, options)
+    else:
+        _check(content, blob, [], None, options)  # other content: its digests may be listed
     return content
 
 
-def _hash_video(path: str, content: Content, options: ReadOptions, blob: Blob) -> None:
-    """Hash and check a video. In fast mode, a video whose key frames come near a listed video
-    without matching it is hashed again the reference way: its key frames may simply fall between
-    the frames the list holds (a re-encoded copy), and the reference frames then decide."""
-    h = options.hashing
-    features: list[vpdq.VpdqFeature] = []
-    try:
-        vpdq.hash_video(path, seconds_per_hash=h.seconds_per_hash, mode=h.mode, limits=h.limits,
-                        threads=h.video_threads, on_feature=features.append)
-        _check(content, blob, [], features, options, path)
-        check = options.check
-        if (h.mode is Mode.FAST and check is not None and not content.matches and not content.allowed
-                and check.video_undecided(features)):
-            exact: list[vpdq.VpdqFeature] = []
-            vpdq.hash_video(path, seconds_per_hash=h.seconds_per_hash, mode=Mode.EXACT, limits=h.limits,
-                            threads=h.video_threads, on_feature=exact.append)
-            features = exact
+def _check_video(blob: Blob, result: FileResult, content: Content, options: ReadOptions) -> None:
+    """Check a hashed video. In fast mode, a video whose key frames come near a listed video without
+    matching it is hashed again the reference way: its key frames may simply fall between the frames
+    the list holds (a re-encoded copy), and the reference frames then decide. The frames hashed
+    before damage stopped the decoder are checked too."""
+    features = result.vpdq or []
+    content.error = result.error
+    _check(content, blob, [], features, options, video=True)
+    check, h = options.check, options.hashing
+    if (result.error is None and h.mode is Mode.FAST and check is not None and not content.matches
+            and not content.allowed and check.video_undecided(features)):
+        exact = hash_blob(blob, dataclasses.replace(h, mode=Mode.EXACT))
+        if exact.error is None:
+            features = exact.vpdq or []
             content.signals["vpdq_mode"] = "exact"
-            _check(content, blob, [], features, options, path)
-    except MediaError as exc:
-        content.error = str(exc)
-        _check(content, blob, [], features, options, path)  # the frames hashed before the damage still match
-    finally:
-        content.signals["vpdq"] = [f.to_json() for f in features]
+        else:
+            content.error = exact.error
+        _check(content, blob, [], features, options, video=True)
+    content.signals["vpdq"] = [f.to_json() for f in features]
 
 
 def _check(content: Content, blob: Blob, queries: list[tuple[str, str, int]],
-           features: list[vpdq.VpdqFeature] | None, options: ReadOptions, video_path: str | None = None,
+           features: list[vpdq.VpdqFeature] | None, options: ReadOptions, video: bool = False,
            pixels: tuple[Any, int] | None = None) -> None:
     if options.check is None:
         return
     content.matches, content.allowed = options.check.check(blob.digests.as_dict(), queries, features)
     if content.matches and options.pictures and content.kind in (Kind.IMAGE.value, Kind.VIDEO.value):
-        from ..media.thumbs import photo_thumbnail, pixels_thumbnail, video_strip  # Pillow drawing: only for hits
-
         try:
             if content.kind == Kind.IMAGE.value and pixels is not None and pixels[0] is not None:
                 content.picture, content.picture_frames = pixels_thumbnail(*pixels), 1
             elif content.kind == Kind.IMAGE.value:
                 content.picture, content.picture_frames = photo_thumbnail(
                     blob.data if blob.data is not None else str(blob.path), options.hashing.limits), 1
-            elif video_path is not None:
-                content.picture, content.picture_frames = video_strip(video_path, options.hashing.limits)
+            elif video:
+                content.picture, content.picture_frames = video_strip(video_source(blob), options.hashing.limits)
             content.picture_error = None
         except (MediaError, OSError) as exc:
             content.picture_error = f"no picture: {exc}"

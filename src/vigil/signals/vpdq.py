@@ -13,7 +13,6 @@ BENCHMARKS.md.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..media.limits import DEFAULT_LIMITS, Limits
-from ..media.video import VideoFrame, VideoInfo, decoded_frames, keyframes
+from ..media.video import VideoFrame, VideoInfo, VideoSource, decoded_frames, keyframes
 from ..run import default_jobs
 from . import _pdqcore, _pdqfast
 from .mode import Mode
@@ -110,7 +109,7 @@ def _in_order(frames: Iterable[VideoFrame], threads: int) -> Iterator[VpdqFeatur
 
 
 def hash_video(
-    path: str | os.PathLike[str],
+    source: VideoSource,
     *,
     seconds_per_hash: float = 1.0,
     mode: Mode = Mode.EXACT,
@@ -135,21 +134,21 @@ def hash_video(
 
     threads = default_jobs() if threads is None else threads
     if mode is Mode.EXACT:
-        frames: Iterable[VideoFrame] = decoded_frames(path, _frame_selector(seconds_per_hash), limits,
+        frames: Iterable[VideoFrame] = decoded_frames(source, _frame_selector(seconds_per_hash), limits,
                                                       frame_threads=threads > 1)
     else:
-        frames = _due_keyframes(path, seconds_per_hash, limits, frame_threads=threads > 1)
+        frames = _due_keyframes(source, seconds_per_hash, limits, frame_threads=threads > 1)
     for feature in _in_order(frames, threads):
         keep(feature)
     return out
 
 
-def _due_keyframes(path: str | os.PathLike[str], seconds_per_hash: float, limits: Limits, *,
+def _due_keyframes(source: VideoSource, seconds_per_hash: float, limits: Limits, *,
                    frame_threads: bool) -> Iterator[VideoFrame]:
     """The first key frame at or after each sampling point."""
     due = 0.0
     reduce = _pdqfast.reduction_for if _pdqcore.AVAILABLE else (lambda w, h: 1)
-    for frame in keyframes(path, reduce, limits, frame_threads=frame_threads):
+    for frame in keyframes(source, reduce, limits, frame_threads=frame_threads):
         if frame.time + 1e-6 < due:
             continue
         yield frame
