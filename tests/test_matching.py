@@ -10,6 +10,7 @@ from vigil.errors import UsageError
 from vigil.lists import ListKind, Record, Signal, import_records, revoke
 from vigil.lists.settings import ListSettings
 from vigil.matching import Matcher, PdqQuery, Query, parse_hash_line
+from vigil.signals.views import ORIGINAL, View
 from vigil.signals.vpdq import VpdqFeature
 from vigil.store import Store
 
@@ -45,31 +46,31 @@ def test_pdq_matches_at_the_threshold_and_names_the_variant(store: Store) -> Non
     import_records(store, "l", [Record("e1", [Signal.of("pdq", base)])] +
                    [Record(f"r{i}", [Signal.of("pdq", random_pdq())]) for i in range(2000)])
     matcher = Matcher(store)
-    at31 = matcher.match(Query("q", pdq=[PdqQuery("original", flip(base, 31), 100)]))
+    at31 = matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, flip(base, 31), 100)]))
     assert [(m.entry, m.distance) for m in at31.matches] == [("e1", 31)]
-    assert matcher.match(Query("q", pdq=[PdqQuery("original", flip(base, 32), 100)])).matches == []
-    mirrored = matcher.match(Query("q", pdq=[PdqQuery("original", random_pdq(), 100),
-                                             PdqQuery("mirror", flip(base, 5), 100)]))
-    assert [(m.entry, m.variant, m.distance) for m in mirrored.matches] == [("e1", "mirror", 5)]
+    assert matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, flip(base, 32), 100)])).matches == []
+    mirrored = matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, random_pdq(), 100),
+                                             PdqQuery(View("flipy"), flip(base, 5), 100)]))
+    assert [(m.entry, m.variant, m.distance) for m in mirrored.matches] == [("e1", "flipy", 5)]
     # quality gate: a query hash under 50 does not match
-    assert matcher.match(Query("q", pdq=[PdqQuery("original", base, 49)])).matches == []
+    assert matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, base, 49)])).matches == []
 
 
 def test_per_list_threshold(store: Store) -> None:
     base = random_pdq()
     import_records(store, "strict", [Record("e", [Signal.of("pdq", base)])], settings=ListSettings(pdq_threshold=10))
     matcher = Matcher(store)
-    assert matcher.match(Query("q", pdq=[PdqQuery("original", flip(base, 10), 100)])).matches
-    assert not matcher.match(Query("q", pdq=[PdqQuery("original", flip(base, 11), 100)])).matches
+    assert matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, flip(base, 10), 100)])).matches
+    assert not matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, flip(base, 11), 100)])).matches
 
 
 def test_revocation_stops_matching_at_once_without_recompiling(store: Store) -> None:
     base = random_pdq()
     import_records(store, "l", [Record("e", [Signal.of("pdq", base), Signal.of("md5", "11" * 16)])])
     matcher = Matcher(store)
-    assert matcher.match(Query("q", pdq=[PdqQuery("original", base, 100)])).matches
+    assert matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, base, 100)])).matches
     revoke(store, "l", ["e"])
-    assert matcher.match(Query("q", pdq=[PdqQuery("original", base, 100)])).matches == []
+    assert matcher.match(Query("q", pdq=[PdqQuery(ORIGINAL, base, 100)])).matches == []
     assert Matcher(store).match(Query("q", digests={"md5": "11" * 16})).matches == []
 
 
@@ -78,11 +79,11 @@ def test_an_allow_list_match_suppresses_block_matches(store: Store) -> None:
     import_records(store, "bad", [Record("b", [Signal.of("pdq", base)])])
     import_records(store, "benign", [Record("meme-template", [Signal.of("pdq", flip(base, 3))])],
                    kind=ListKind.ALLOW)
-    result = Matcher(store).match(Query("q", pdq=[PdqQuery("original", base, 100)]))
+    result = Matcher(store).match(Query("q", pdq=[PdqQuery(ORIGINAL, base, 100)]))
     assert result.matches == []
     assert [m.entry for m in result.allowed] == ["meme-template"]
     assert [m.entry for m in result.suppressed] == ["b"]
-    only_bad = Matcher(store, ["bad"]).match(Query("q", pdq=[PdqQuery("original", base, 100)]))
+    only_bad = Matcher(store, ["bad"]).match(Query("q", pdq=[PdqQuery(ORIGINAL, base, 100)]))
     assert [m.entry for m in only_bad.matches] == ["b"]
 
 
@@ -122,6 +123,6 @@ def test_video_matching_follows_the_reference_percentages(store: Store) -> None:
 def test_hash_lines() -> None:
     assert parse_hash_line("MD5 " + "AB" * 16).digests == {"md5": "ab" * 16}
     q = parse_hash_line("pdq " + "0f" * 32 + " 80")
-    assert q.pdq == [PdqQuery("original", "0f" * 32, 80)]
+    assert q.pdq == [PdqQuery(ORIGINAL, "0f" * 32, 80)]
     assert "unknown signal type" in (parse_hash_line("tmk 1234").error or "")
     assert "not a md5 value" in (parse_hash_line("md5 1234").error or "")

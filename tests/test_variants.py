@@ -17,12 +17,14 @@ from vigil.signals.pdq import DIHEDRAL_NAMES, dihedral_rgb, distance, hash_rgb
 from vigil.signals.variants import (
     DESCRIPTIONS,
     Box,
+    Variant,
     content_boxes,
     media_signals,
     query_variants,
     query_windows,
     windows_agree,
 )
+from vigil.signals.views import ORIGINAL, View, Window
 
 BRIDGE = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
 THRESHOLD = 31
@@ -38,8 +40,8 @@ def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
-def best(variants: list[tuple[str, str, int]], target: str) -> tuple[int, str]:
-    return min((distance(v[1], target), v[0]) for v in variants)
+def best(variants: list[Variant], target: str) -> tuple[int, str]:
+    return min((distance(v.hash, target), v.name) for v in variants)
 
 
 def near(box: Box, expected: Box, slack: int) -> bool:
@@ -150,6 +152,26 @@ def test_anything_but_an_rgb_array_is_refused_with_what_is_expected(bad: object)
             function(bad)  # type: ignore[operator]
 
 
+# ---------------------------------------------------------------- views: typed values, labels for people
+
+
+def test_views_render_the_labels_reports_and_lists_use() -> None:
+    box = Box(120, 600, 0, 640)
+    window = Window.cut(12.54, 3.1, 40.0, 22.66)
+    assert ORIGINAL.label == "original" and ORIGINAL.is_original
+    assert View("flipy").label == "flipy" and not View("flipy").is_original
+    assert View(trimmed=box).label == "trimmed 640x480+0+120"
+    assert View("rotate90", box).label == "trimmed 640x480+0+120 rotate90"
+    assert window.label == "window l12.5 t3.1 r40.0 b22.7"
+    assert window.mirror().label == "window l12.5 t3.1 r40.0 b22.7 mirrored"
+    assert View(trimmed=box, window=window).label == "trimmed 640x480+0+120 window l12.5 t3.1 r40.0 b22.7"
+    assert Window.parse(window.mirror().label) == window.mirror()
+    assert Window.parse("crop 10%") is None and Window.parse("window l1 t2") is None
+    # A box found on a decode at 1/4 size, named in the photo's own pixels (and never past its edge).
+    assert View(trimmed=Box(30, 150, 0, 160)).scaled(4, 640, 590).trimmed == Box(120, 590, 0, 640)
+    assert View("flipx").scaled(4, 640, 590) == View("flipx")
+
+
 # ---------------------------------------------------------------- media-backed windows
 
 
@@ -163,6 +185,7 @@ def test_media_signals_are_deterministic_and_labelled() -> None:
     plain = [s.derived for s in signals if not s.derived.endswith(" mirrored")]
     assert [s.derived for s in signals if s.derived.endswith(" mirrored")] == [f"{p} mirrored" for p in plain]
     assert len({s.hash for s in signals}) == len(signals)
+    assert all(Window.parse(s.derived) == s.window for s in signals)  # the stored label reads back as its window
 
 
 def test_windows_find_an_uneven_crop_and_a_mirrored_one() -> None:
@@ -180,18 +203,22 @@ def test_windows_find_an_uneven_crop_and_a_mirrored_one() -> None:
 def test_a_real_crop_has_windows_that_agree() -> None:
     photo = scene(12)
     h, w = photo.shape[:2]
-    listed = {d.hash: d.derived for d in media_signals(photo)}
+    listed = {d.hash: d.window for d in media_signals(photo)}
     copy = jpeg(np.ascontiguousarray(photo[round(0.03 * h) : h - round(0.05 * h), round(0.08 * w) :]), 85)
-    matches = [(q.name, label) for q in query_windows(copy) for hexhash, label in listed.items()
+    matches = [(q.view, window) for q in query_windows(copy) for hexhash, window in listed.items()
                if distance(q.hash, hexhash) <= THRESHOLD]
     assert len(matches) >= 2
     assert windows_agree(matches)
 
 
-def _label(x0: float, y0: float, x1: float, y1: float, prefix: str = "", mirrored: bool = False) -> str:
-    """A window label for the box x0..x1, y0..y1 (fractions)."""
-    body = f"window l{100 * x0:.1f} t{100 * y0:.1f} r{100 - 100 * x1:.1f} b{100 - 100 * y1:.1f}"
-    return f"{prefix}{body}{' mirrored' if mirrored else ''}"
+def _label(x0: float, y0: float, x1: float, y1: float, mirrored: bool = False) -> Window:
+    """The window of the box x0..x1, y0..y1 (fractions)."""
+    return Window.cut(100 * x0, 100 * y0, 100 - 100 * x1, 100 - 100 * y1, mirrored)
+
+
+def _found(x0: float, y0: float, x1: float, y1: float, trimmed: Box | None = None) -> View:
+    """A query window at the box x0..x1, y0..y1 (fractions) of the photo or of a trimmed box of it."""
+    return View(trimmed=trimmed, window=_label(x0, y0, x1, y1))
 
 
 def _cropped(box: tuple[float, float, float, float], left: float, top: float, keep_w: float, keep_h: float,
@@ -205,19 +232,21 @@ def _cropped(box: tuple[float, float, float, float], left: float, top: float, ke
 def test_windows_agree_only_when_one_crop_explains_both() -> None:
     a, b = (0.10, 0.10, 0.50, 0.50), (0.30, 0.20, 0.90, 0.80)
     crop = (0.05, 0.02, 0.88, 0.90)  # cut 5% left, 2% top, keep 88% x 90%
-    found_a, found_b = _label(*_cropped(a, *crop)), _label(*_cropped(b, *crop))
+    found_a, found_b = _found(*_cropped(a, *crop)), _found(*_cropped(b, *crop))
     assert windows_agree([(found_a, _label(*a)), (found_b, _label(*b))])
     assert not windows_agree([(found_a, _label(*a))])  # one window can match by chance
     assert not windows_agree([(found_a, _label(*a)), (found_a, _label(*a))])  # the same window twice
-    moved = _label(*(v + 0.05 for v in _cropped(b, *crop)))
+    x0, y0, x1, y1 = (v + 0.05 for v in _cropped(b, *crop))
+    moved = _found(x0, y0, x1, y1)
     assert not windows_agree([(found_a, _label(*a)), (moved, _label(*b))])
-    elsewhere = "trimmed 400x300+0+50 "  # the same windows, but in another part of the query
-    assert not windows_agree([(found_a, _label(*a)), (elsewhere + found_b, _label(*b))])
-    assert windows_agree([(elsewhere + found_a, _label(*a)), (elsewhere + found_b, _label(*b))])
-    mirror_a, mirror_b = _label(*_cropped(a, *crop, mirror=True)), _label(*_cropped(b, *crop, mirror=True))
+    elsewhere = Box(50, 350, 0, 400)  # the same windows, but in another part of the query
+    assert not windows_agree([(found_a, _label(*a)), (_found(*_cropped(b, *crop), trimmed=elsewhere), _label(*b))])
+    assert windows_agree([(_found(*_cropped(a, *crop), trimmed=elsewhere), _label(*a)),
+                          (_found(*_cropped(b, *crop), trimmed=elsewhere), _label(*b))])
+    mirror_a, mirror_b = _found(*_cropped(a, *crop, mirror=True)), _found(*_cropped(b, *crop, mirror=True))
     assert windows_agree([(mirror_a, _label(*a, mirrored=True)), (mirror_b, _label(*b, mirrored=True))])
     assert not windows_agree([(mirror_a, _label(*a)), (mirror_b, _label(*b))])
-    assert not windows_agree([("original", "crop l5 t0 r3 b2"), (found_b, _label(*b))])  # not windows
+    assert not windows_agree([(View(), _label(*a)), (found_b, _label(*b))])  # a whole photo is not a window
 
 
 def test_windows_of_different_photos_do_not_match() -> None:
@@ -225,7 +254,7 @@ def test_windows_of_different_photos_do_not_match() -> None:
     assert queries
     for seed in (11, 12, 13):
         listed = media_signals(scene(seed))
-        matches = [(q.name, d.derived) for q in queries for d in listed if distance(q.hash, d.hash) <= THRESHOLD]
+        matches = [(q.view, d.window) for q in queries for d in listed if distance(q.hash, d.hash) <= THRESHOLD]
         assert not windows_agree(matches)
 
 
@@ -278,13 +307,13 @@ def test_fast_mode_variants_trim_a_bordered_photo_from_any_source(tmp_path: Path
     for name, image in (("plain.png", big), ("framed.png", framed)):
         image.save(tmp_path / name)
     plain = hash_photo(tmp_path / "plain.png", mode=Mode.FAST, variants=True)
-    assert plain.variants is not None and not any(n.startswith("trimmed") for n, _, _ in plain.variants)
-    assert plain.variants[0][0] == "original" and len(plain.variants) == 8
+    assert plain.variants is not None and not any(v.view.trimmed for v in plain.variants)
+    assert plain.variants[0].name == "original" and len(plain.variants) == 8
     data = (tmp_path / "framed.png").read_bytes()
     got = [hash_photo(src, mode=Mode.FAST, variants=True, keep_pixels=True)
            for src in (tmp_path / "framed.png", data, io.BytesIO(data))]
     assert got[0].variants == got[1].variants == got[2].variants
-    trimmed = [(n, h) for n, h, _ in got[0].variants or [] if n.startswith("trimmed")]
+    trimmed = [(v.name, v.hash) for v in got[0].variants or [] if v.view.trimmed]
     assert trimmed and trimmed[0][0] == "trimmed 2400x2400+300+200"  # named in the photo's own pixels
     exact = hash_photo(tmp_path / "plain.png", mode=Mode.EXACT).pdq.hash
     assert distance(trimmed[0][1], exact) <= 10  # the trimmed copy hashes as the photo itself

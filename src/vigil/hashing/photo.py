@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -23,6 +22,8 @@ from ..media.photo import decode_rgb, open_photo
 from ..signals import variants as _variants
 from ..signals.mode import Mode
 from ..signals.pdq import DIHEDRAL_NAMES, PdqHash, hash_decoded, reduction
+from ..signals.variants import DerivedHash, Variant
+from ..signals.views import View
 
 __all__ = ["VARIANT_MIN_SIDE", "PhotoHashes", "hash_photo"]
 
@@ -35,13 +36,13 @@ VARIANT_MIN_SIDE = 512
 class PhotoHashes:
     pdq: PdqHash
     dihedral: dict[str, str] | None  # when asked for: the 8 rotations and mirrors
-    # When asked for: (name, hex, quality) of the query variants (dihedral, borders trimmed)
-    variants: list[tuple[str, str, int]] | None = None
-    # When asked for: (label, hex, quality) of the hashes a media-backed list keeps beside the PDQ
-    derived: list[tuple[str, str, int]] | None = None
-    # When asked for: (name, hex, quality) of the query's anchored windows (matched against the
-    # derived windows of media-backed lists only)
-    windows: list[tuple[str, str, int]] | None = None
+    # When asked for: the query variants (orientations, borders trimmed), the original first
+    variants: list[Variant] | None = None
+    # When asked for: the hashes of windows a media-backed list keeps beside the PDQ
+    derived: list[DerivedHash] | None = None
+    # When asked for: the query's anchored windows (matched against the derived windows of
+    # media-backed lists only)
+    windows: list[Variant] | None = None
     # When asked for (keep_pixels): the decoded pixels the hashes came from (reduced in fast mode)
     # and the EXIF orientation (1-8) a viewer would apply: enough to draw a thumbnail without decoding again.
     pixels: np.ndarray | None = None
@@ -96,15 +97,15 @@ def hash_photo(
     # Query variants and query windows both trim to the same content boxes: found once.
     boxes = _variants.content_boxes(rgb) if variants or windows else None
 
-    def named(name: str) -> str:  # boxes found on a reduced decode, named in the photo's own pixels
-        return _GEOMETRY.sub(lambda m: _full_geometry(m, reduce, width, height), name) if reduce > 1 else name
+    def full_size(found: list[Variant]) -> list[Variant]:  # boxes found on a reduced decode, in the photo's pixels
+        return [v._replace(view=v.view.scaled(reduce, width, height)) for v in found]
 
     return PhotoHashes(
         plain,
         orientations,
-        [(named(v.name), v.hash, v.quality) for v in _variants.query_variants(rgb, boxes)] if variants else None,
-        [(d.derived, d.hash, d.quality) for d in _variants.media_signals(rgb)] if derived else None,
-        [(named(v.name), v.hash, v.quality) for v in _variants.query_windows(rgb, boxes)] if windows else None,
+        full_size(_variants.query_variants(rgb, boxes)) if variants else None,
+        _variants.media_signals(rgb) if derived else None,
+        full_size(_variants.query_windows(rgb, boxes)) if windows else None,
         **kept,  # type: ignore[arg-type]
     )
 
@@ -119,12 +120,12 @@ def _orientations_only(image: Image.Image, width: int, height: int, reduce: int,
         return None
     plain, hashes = hash_decoded(rgb, width, height, reduce, dihedral=True)
     assert hashes is not None
-    found: list[tuple[str, str, int]] = []
+    found: list[Variant] = []
     seen: set[str] = set()
     for name in DIHEDRAL_NAMES:
         if hashes[name] not in seen:
             seen.add(hashes[name])
-            found.append((name, hashes[name], plain.quality))
+            found.append(Variant(View(name), hashes[name], plain.quality))
     return PhotoHashes(plain, None, found, pixels=rgb if keep_pixels else None, orientation=orientation)
 
 
@@ -134,12 +135,3 @@ def _orientation(image: Image.Image) -> int:
     except (OSError, ValueError, SyntaxError, KeyError, TypeError, IndexError):
         return 1  # a damaged EXIF block only costs the thumbnail its rotation
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-_GEOMETRY = re.compile(r"\btrimmed (\d+)x(\d+)\+(\d+)\+(\d+)")
-
-
-def _full_geometry(m: re.Match[str], reduce: int, width: int, height: int) -> str:
-    w, h, x, y = (int(v) * reduce for v in m.groups())
-    x, y = min(x, width - 1), min(y, height - 1)
-    return f"trimmed {min(w, width - x)}x{min(h, height - y)}+{x}+{y}"

@@ -25,6 +25,7 @@ from ..run import default_jobs, run_parallel
 from ..signals import pdq, vpdq
 from ..signals.digests import Digests, digest_bytes
 from ..signals.mode import Mode
+from ..signals.variants import DerivedHash, Variant
 from .photo import hash_photo
 
 __all__ = ["HashOptions", "FileResult", "hash_blob", "hash_bytes", "hash_file", "hash_files", "hash_stream",
@@ -52,9 +53,9 @@ class FileResult:
     digests: Digests | None = None
     pdq: pdq.PdqHash | None = None
     pdq_dihedral: dict[str, str] | None = None
-    pdq_variants: list[tuple[str, str, int]] | None = None  # (name, hex, quality), "original" first
-    pdq_derived: list[tuple[str, str, int]] | None = None  # (label, hex, quality)
-    pdq_windows: list[tuple[str, str, int]] | None = None  # (name, hex, quality)
+    pdq_variants: list[Variant] | None = None  # query variants, the original first
+    pdq_derived: list[DerivedHash] | None = None  # a listed photo's windows
+    pdq_windows: list[Variant] | None = None  # a query photo's windows
     vpdq: list[vpdq.VpdqFeature] | None = None
     error: str | None = None
     format: str | None = field(default=None, compare=False)

@@ -15,6 +15,7 @@ from ..errors import InputUnusable, UsageError
 from ..store import Store
 from ..store.schema import entries, imports, lists
 from .model import Record, signals_from_json
+from .provenance import now, record_action
 from .settings import ListSettings
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "iter_records",
     "revoke",
     "update_settings",
-    "now",
     "check_list_name",
 ]
 
@@ -71,10 +71,6 @@ class ImportInfo:
     unchanged: int
     revoked: int
     notes: dict[str, int]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_list_name(name: str) -> str:
@@ -210,7 +206,6 @@ def revoke(store: Store, name: str, ids: Sequence[str]) -> int:
     Revoked entries stop matching at once (matches are checked against the store).
     Returns how many entries were newly revoked.
     """
-    from .importing import record_action  # the provenance row is written the same way as an import's
 
     wanted = sorted({i.strip() for i in ids if i.strip()})
     if not wanted:
@@ -228,7 +223,7 @@ def revoke(store: Store, name: str, ids: Sequence[str]) -> int:
             shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
             raise InputUnusable(f"{len(missing)} id(s) not in list {name!r}: {shown}; nothing was revoked")
         todo = [i for i in wanted if not found[i]]
-        with record_action(conn, info, "revoke") as action:
+        with record_action(conn, info.id, "revoke") as action:
             for start in range(0, len(todo), 5000):
                 conn.execute(update(entries).where(entries.c.list_id == info.id,
                                                    entries.c.entry_id.in_(todo[start:start + 5000]))

@@ -9,6 +9,7 @@ matching at once without a rebuild.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from ..errors import VigilError
 from ..index.exact import ExactIndex
 from ..index.pdq import PdqIndex
 from ..index.vpdq import VideoFrames
+from ..signals.views import Window
 from ..signals.vpdq import parse_line
 from ..store import Store
 from ..store.schema import entries
@@ -47,9 +49,14 @@ class CompiledList:
     pdq_pk: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # index row -> entry pk
     pdq_quality: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))  # -1: not known
     pdq_tag: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # 0: the media's own hash
-    tags: list[str] = field(default_factory=lambda: [""])  # tag number -> derived label
+    tags: list[str] = field(default_factory=lambda: [""])  # tag number -> derived label, as stored
     videos: VideoFrames | None = None
     video_pk: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    @functools.cached_property
+    def windows(self) -> list[Window | None]:
+        """Tag number -> the window a derived label names (read once: the label is how a list stores it)."""
+        return [Window.parse(tag) for tag in self.tags]
 
     @property
     def nbytes(self) -> int:

@@ -8,32 +8,30 @@ list as it was.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
-from typing import NamedTuple
 
 from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select, update
 
 from ..errors import InputUnusable
 from ..evidence.sources import display_path, open_readonly
 from ..store import Store
-from ..store.schema import entries, imports, lists
-from .catalog import ListInfo, ListKind, create_list, find_list, get_list, now
+from ..store.schema import entries
+from .catalog import ListKind, create_list, find_list, get_list
 from .formats import detect_format, get_format
-from .model import MATCHABLE, Record, metadata_to_json, signals_to_json
+from .model import MATCHABLE, Record
+from .provenance import Action, record_action
+from .reading import FileRows
+from .rows import PreparedRows, Row, prepared_batches
 from .settings import ListSettings
 
 __all__ = [
-    "BATCH", "ImportResult", "PreparedRows", "Row", "import_file", "import_records", "prepare", "record_action",
+    "ImportResult", "import_file", "import_records",
 ]
 
-BATCH = 5000  # records per round trip: bounded memory, and few enough parameters for every database
 _HEAD = 64 << 10
 
 
@@ -60,71 +58,6 @@ class ImportResult:
         return text
 
 
-@dataclass
-class _Action:
-    id: int
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    revoked: int = 0
-    content_changed: bool = False
-    file_sha256: str | None = None
-    file_size: int | None = None
-    notes: dict[str, int] = field(default_factory=dict)
-
-
-@contextmanager
-def record_action(conn: Connection, info: ListInfo, action: str, *, format: str | None = None,
-                  file_name: str | None = None) -> Iterator[_Action]:
-    """The provenance row of one change to a list, finished (counts, time) when the block ends."""
-    result = conn.execute(insert(imports).values(
-        list_id=info.id, action=action, format=format, file_name=file_name, started_at=now(),
-        added=0, updated=0, unchanged=0, revoked=0))
-    pk = result.inserted_primary_key
-    if pk is None:
-        raise RuntimeError("the database did not return the new import's id")
-    act = _Action(id=int(pk[0]))
-    yield act
-    stamp = now()
-    conn.execute(update(imports).where(imports.c.id == act.id).values(
-        finished_at=stamp, added=act.added, updated=act.updated, unchanged=act.unchanged, revoked=act.revoked,
-        file_sha256=act.file_sha256, file_size=act.file_size, notes=json.dumps(act.notes) if act.notes else None))
-    values: dict[str, object] = {"updated_at": stamp}
-    if act.content_changed:
-        values["content_version"] = lists.c.content_version + 1
-    conn.execute(update(lists).where(lists.c.id == info.id).values(**values))
-
-
-class Row(NamedTuple):
-    """A record made ready to store (encoded where the file is read, maybe in another process)."""
-
-    entry_id: str
-    category: str | None
-    category_scheme: str | None
-    meta_json: str
-    signals_json: str
-    digest: str  # of what the entry says (not its id, not whether it is revoked)
-    revoked: bool
-    tombstone: bool  # a deletion notice: an id and nothing else
-    matchable: bool  # has a signal Vigil matches
-
-
-def prepare(record: Record) -> Row:
-    signals_json = signals_to_json(record.signals)
-    meta_json = metadata_to_json(record.metadata)
-    text = "\x00".join((signals_json, record.category or "", record.category_scheme or "", meta_json))
-    digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-    return Row(record.id, record.category, record.category_scheme, meta_json, signals_json, digest,
-               record.revoked, record.revoked and not record.signals,
-               any(s.type in MATCHABLE for s in record.signals))
-
-
-def prepared_batches(records: Iterable[Record], size: int = BATCH) -> Iterator[list[Row]]:
-    it = iter(records)
-    while chunk := list(islice(it, size)):
-        yield [prepare(r) for r in chunk]
-
-
 def _matchable(signals_json: str) -> str:
     """The matchable part of a signals list: when it changes, match indexes must be rebuilt."""
     items = [s for s in json.loads(signals_json) if s[0] in MATCHABLE]
@@ -142,7 +75,7 @@ def _insert_sql(conn: Connection) -> str:
     return f"INSERT INTO entries ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"
 
 
-def _apply(conn: Connection, list_id: int, act: _Action, batch: list[Row]) -> None:
+def _apply(conn: Connection, list_id: int, act: Action, batch: list[Row]) -> None:
     latest: dict[str, Row] = {}
     for row in batch:  # the same id twice in a file: the later record wins
         latest[row.entry_id] = row
@@ -189,13 +122,6 @@ _seen_meta = MetaData()
 _seen = Table("vigil_seen_ids", _seen_meta, Column("entry_id", Text, primary_key=True), prefixes=["TEMPORARY"])
 
 
-@dataclass(frozen=True)
-class PreparedRows:
-    """Batches of rows already prepared (by a reader process: see ``reading``)."""
-
-    batches: Iterable[list[Row]]
-
-
 def import_records(
     store: Store,
     list_name: str,
@@ -209,7 +135,7 @@ def import_records(
     kind: ListKind | None = None,
     settings: ListSettings | None = None,
     on_batch: Callable[[int], None] | None = None,
-    finish: Callable[[_Action], None] | None = None,
+    finish: Callable[[Action], None] | None = None,
 ) -> ImportResult:
     """Upsert records into a list (created if it does not exist), in one transaction.
 
@@ -222,7 +148,7 @@ def import_records(
         info = find_list(conn, list_name)
         if info is None:
             info = create_list(conn, list_name, source=source, kind=kind or ListKind.BLOCK, settings=settings)
-        with record_action(conn, info, action, format=format, file_name=file_name) as act:
+        with record_action(conn, info.id, action, format=format, file_name=file_name) as act:
             if replace:
                 _seen.create(conn, checkfirst=True)
                 conn.execute(_seen.delete())
@@ -270,8 +196,6 @@ def import_file(
 
     ``pipeline``: read the file in a second process (default: for large files, given two cores).
     """
-    from .reading import FileRows  # reading builds on this module
-
     name = display_path(path)
     try:
         with open_readonly(path) as raw:
@@ -282,7 +206,7 @@ def import_file(
         raise InputUnusable(f"cannot open {name}: {exc.strerror or exc}") from exc
     fmt = get_format(format) if format else detect_format(head)
     with FileRows(path, fmt.name, signal=signal, on_bytes=on_bytes, pipeline=pipeline) as rows:
-        def finish(act: _Action) -> None:
+        def finish(act: Action) -> None:
             act.file_sha256, act.file_size, act.notes = rows.sha256, rows.size, rows.notes
 
         return import_records(store, list_name, PreparedRows(rows.batches()), action="import", format=fmt.name,

@@ -72,8 +72,8 @@ def record_for(result: FileResult, *, category: str | None = None, scheme: str |
         signals += [Signal.of(name, value) for name, value in result.digests.as_dict().items()]
     if result.pdq is not None:
         signals.append(Signal.of("pdq", result.pdq.hash, result.pdq.quality))
-    for label, value, quality in result.pdq_derived or ():
-        signals.append(Signal.of("pdq", value, quality, derived=label))
+    for d in result.pdq_derived or ():
+        signals.append(Signal.of("pdq", d.hash, d.quality, derived=d.derived))
     if result.vpdq:
         signals.append(Signal.of("vpdq", "\n".join(f.to_line() for f in result.vpdq)))
     metadata: dict[str, object] = {"file_name": os.path.basename(display_path(result.path)),

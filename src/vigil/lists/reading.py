@@ -22,7 +22,7 @@ from ..errors import InputUnusable, VigilError
 from ..evidence.sources import display_path, open_readonly
 from ..run import default_jobs
 from .formats import ReadNotes, ReadOptions, get_format
-from .importing import BATCH, Row, prepared_batches
+from .rows import BATCH, Row, prepared_batches
 
 __all__ = ["FileRows", "PIPELINE_BYTES"]
 

@@ -24,6 +24,7 @@ from ..lists.catalog import ListInfo, ListKind, all_lists
 from ..lists.compiled import EXACT_TYPES, CompiledList, load_compiled
 from ..lists.model import HEX_SIGNALS, normalise_hex
 from ..signals.variants import windows_agree
+from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import VpdqFeature, parse_line
 from ..store import Store
 from ..store.schema import entries
@@ -34,17 +35,9 @@ __all__ = [
 ]
 
 
-WINDOW = "window"  # derived labels and query variant names of anchored windows contain this word
-
-
-def is_window(name: str) -> bool:
-    """Whether a query variant is an anchored window ("window l…", "trimmed WxH+X+Y window l…")."""
-    return name.startswith(WINDOW) or f" {WINDOW} " in name
-
-
 @dataclass(frozen=True)
 class PdqQuery:
-    variant: str  # "original", "mirror", "rotate90", "trimmed", …
+    view: View  # which view of the photo: as is, turned, trimmed, a window
     hash: str
     quality: int
 
@@ -115,7 +108,7 @@ def parse_hash_line(line: str) -> Query:
             query.digests[kind] = normalise_hex(kind, value)
         elif kind == "pdq":
             hexhash, _, quality = value.partition(" ")
-            query.pdq.append(PdqQuery("original", normalise_hex("pdq", hexhash), int(quality) if quality else 100))
+            query.pdq.append(PdqQuery(ORIGINAL, normalise_hex("pdq", hexhash), int(quality) if quality else 100))
         elif kind == "vpdq":
             query.vpdq = [parse_line(value)]
         else:
@@ -131,7 +124,7 @@ class _Hit:
     pk: int
     signal: str
     distance: int
-    variant: str
+    view: View
     derived: str | None = None
     query_percent: float | None = None
     list_percent: float | None = None
@@ -164,7 +157,7 @@ class Matcher:
     @property
     def wants_windows(self) -> bool:
         """Whether some list holds derived windows (media-backed): queries then bring theirs."""
-        return any(label.startswith(WINDOW) for comp in self.compiled for label in comp.tags)
+        return any(window is not None for comp in self.compiled for window in comp.windows)
 
     def match(self, query: Query) -> QueryResult:
         return self.match_many([query])[0]
@@ -191,7 +184,7 @@ class Matcher:
             found = index.lookup([value for _, value in asked])
             for (i, _), rows in zip(asked, found, strict=True):
                 for row in rows:
-                    hits[i].append(_Hit(pos, int(comp.exact_pk[kind][row]), kind, 0, "original"))
+                    hits[i].append(_Hit(pos, int(comp.exact_pk[kind][row]), kind, 0, ORIGINAL))
 
     @staticmethod
     def _pdq(pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
@@ -206,25 +199,25 @@ class Matcher:
         found = comp.pdq.search(bits, info.settings.pdq_threshold)
         # Windows (parts of photos) match only windows, and only when two of them agree on the
         # crop and scale that relate the copy to the listed photo (variants.windows_agree).
-        windows: dict[tuple[int, int], list[tuple[str, str, int]]] = {}
+        windows: dict[tuple[int, int], list[tuple[View, Window, int, str]]] = {}
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
             listed_quality = int(comp.pdq_quality[row])
             if 0 <= listed_quality < gate:
                 continue
-            i, variant = asked[q]
-            tag = comp.tags[int(comp.pdq_tag[row])] or None
+            i, asked_pdq = asked[q]
+            tag_no = int(comp.pdq_tag[row])
+            listed_window = comp.windows[tag_no]
             pk = int(comp.pdq_pk[row])
-            listed_window = tag is not None and tag.startswith(WINDOW)
-            if listed_window != is_window(variant.variant):
+            if (listed_window is None) != (asked_pdq.view.window is None):
                 continue
-            if listed_window:
-                windows.setdefault((i, pk), []).append((variant.variant, str(tag), int(dist)))
+            if listed_window is not None:
+                windows.setdefault((i, pk), []).append((asked_pdq.view, listed_window, int(dist), comp.tags[tag_no]))
             else:
-                hits[i].append(_Hit(pos, pk, "pdq", int(dist), variant.variant, tag))
+                hits[i].append(_Hit(pos, pk, "pdq", int(dist), asked_pdq.view, comp.tags[tag_no] or None))
         for (i, pk), pairs in windows.items():
-            if len(pairs) >= 2 and windows_agree((name, label) for name, label, _ in pairs):
-                name, label, dist = min(pairs, key=lambda p: p[2])
-                hits[i].append(_Hit(pos, pk, "pdq", dist, name, label))
+            if len(pairs) >= 2 and windows_agree((view, window) for view, window, _, _ in pairs):
+                view, _, dist, label = min(pairs, key=lambda p: p[2])
+                hits[i].append(_Hit(pos, pk, "pdq", dist, view, label))
 
     @staticmethod
     def _video_scores(info: ListInfo, comp: CompiledList, features: Sequence[VpdqFeature]) -> list[VideoScore]:
@@ -247,7 +240,7 @@ class Matcher:
             for score in self._video_scores(info, comp, q.vpdq or ()):
                 if self._video_matches(info, score):
                     hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), "vpdq", score.best_distance,
-                                        "original", None, score.query_percent, score.list_percent))
+                                        ORIGINAL, None, score.query_percent, score.list_percent))
 
     def video_undecided(self, features: Sequence[VpdqFeature]) -> bool:
         """Whether a video's frames come near a listed video (some frame within the threshold)
@@ -288,7 +281,7 @@ class Matcher:
             for h in sorted(best.values(), key=lambda h: (h.list_pos, h.distance, rows[h.pk][0])):
                 entry_id, category, scheme, _ = rows[h.pk]
                 info = self.lists[h.list_pos]
-                match = Match(info.name, entry_id, h.signal, h.distance, h.variant, category, scheme,
+                match = Match(info.name, entry_id, h.signal, h.distance, h.view.label, category, scheme,
                               h.derived, h.query_percent, h.list_percent)
                 (result.allowed if info.kind is ListKind.ALLOW else result.matches).append(match)
             if result.allowed:
@@ -301,8 +294,8 @@ def _rank(hit: _Hit) -> tuple[int, int, int, int]:
     """Which of several hits on one entry to report: exact digests first, then the whole photo
     (or a whole variant of it) over agreeing windows, which are the weaker evidence, then the
     closest, then the query's own hash over a variant and the entry's own over a derived one."""
-    return (0 if hit.signal in HEX_SIGNALS and hit.signal != "pdq" else 1, int(is_window(hit.variant)),
-            hit.distance, (hit.variant != "original") + (hit.derived is not None))
+    return (0 if hit.signal in HEX_SIGNALS and hit.signal != "pdq" else 1, int(hit.view.window is not None),
+            hit.distance, (not hit.view.is_original) + (hit.derived is not None))
 
 
 def iter_hash_queries(lines: Iterable[str]) -> Iterator[Query]:
@@ -322,10 +315,10 @@ def query_from_result(result: FileResult) -> Query:
     if result.digests is not None:
         query.digests = result.digests.as_dict()
     if result.pdq_variants:
-        query.pdq = [PdqQuery(name, value, quality) for name, value, quality in result.pdq_variants]
+        query.pdq = [PdqQuery(*v) for v in result.pdq_variants]
     elif result.pdq is not None:
-        query.pdq = [PdqQuery("original", result.pdq.hash, result.pdq.quality)]
-    query.pdq += [PdqQuery(name, value, quality) for name, value, quality in result.pdq_windows or ()]
+        query.pdq = [PdqQuery(ORIGINAL, result.pdq.hash, result.pdq.quality)]
+    query.pdq += [PdqQuery(*v) for v in result.pdq_windows or ()]
     if result.vpdq:  # a damaged video still matches on the frames hashed before the damage
         query.vpdq = result.vpdq
     return query

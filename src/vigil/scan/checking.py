@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..matching import Matcher, PdqQuery, Query
+from ..signals.variants import Variant
 from ..signals.vpdq import VpdqFeature
 
 __all__ = ["ListCheck"]
@@ -29,11 +30,11 @@ class ListCheck:
             self.matcher.store.after_fork()
             self._pid = os.getpid()
 
-    def check(self, digests: dict[str, str], pdq: Sequence[tuple[str, str, int]],
+    def check(self, digests: dict[str, str], pdq: Sequence[Variant],
               vpdq: Sequence[VpdqFeature] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(block-list matches, allow-list matches) of one content, in the report's form."""
         self._ready()
-        query = Query(digests.get("sha256", ""), dict(digests), [PdqQuery(n, h, q) for n, h, q in pdq],
+        query = Query(digests.get("sha256", ""), dict(digests), [PdqQuery(*v) for v in pdq],
                       list(vpdq) if vpdq else None)
         result = self.matcher.match(query)
         return [m.to_json() for m in result.matches], [m.to_json() for m in result.allowed]

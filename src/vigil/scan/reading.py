@@ -29,6 +29,8 @@ from ..media.sniff import Kind
 from ..media.thumbs import photo_thumbnail, pixels_thumbnail, video_strip
 from ..signals import vpdq
 from ..signals.mode import Mode
+from ..signals.variants import Variant
+from ..signals.views import ORIGINAL
 from .checking import ListCheck
 
 __all__ = ["ARCHIVE", "Content", "EntryRows", "Item", "ReadOptions", "read_entry", "single_row"]
@@ -254,7 +256,7 @@ def _hash_content(blob: Blob, options: ReadOptions) -> Content:
             _check(content, blob, [], None, options)  # not decoded: its digests may still be listed
             return content
         content.signals["pdq"] = result.pdq.to_json()
-        queries = list(result.pdq_variants or [("original", result.pdq.hash, result.pdq.quality)])
+        queries = list(result.pdq_variants or [Variant(ORIGINAL, result.pdq.hash, result.pdq.quality)])
         queries += result.pdq_windows or []
         _check(content, blob, queries, None, options, pixels=(result.pixels, result.orientation))
     elif result.kind is Kind.VIDEO:
@@ -285,7 +287,7 @@ def _check_video(blob: Blob, result: FileResult, content: Content, options: Read
     content.signals["vpdq"] = [f.to_json() for f in features]
 
 
-def _check(content: Content, blob: Blob, queries: list[tuple[str, str, int]],
+def _check(content: Content, blob: Blob, queries: list[Variant],
            features: list[vpdq.VpdqFeature] | None, options: ReadOptions, video: bool = False,
            pixels: tuple[Any, int] | None = None) -> None:
     if options.check is None:

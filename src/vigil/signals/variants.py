@@ -22,7 +22,6 @@ Why these and not others (a fixed set of crops, local features) is measured in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
@@ -32,6 +31,7 @@ from PIL import Image
 
 from . import _pdqcore
 from .pdq import DIHEDRAL_NAMES, dihedral_rgb, hash_rgb
+from .views import Box, View, Window
 
 __all__ = [
     "DESCRIPTIONS",
@@ -65,32 +65,29 @@ DESCRIPTIONS = {
 
 
 class Variant(NamedTuple):
-    """One PDQ hash of a photo being checked: the photo as is, or undoing a likely edit."""
+    """One PDQ hash of a photo being checked: the photo as is, or a view that undoes a likely edit."""
 
-    name: str  # e.g. "original", "flipy", "trimmed 640x480+0+120", "trimmed 640x480+0+120 rotate90"
+    view: View
     hash: str  # 64 lower-case hex digits
     quality: int  # 0-100
 
+    @property
+    def name(self) -> str:
+        """The view's label, e.g. "original", "flipy", "trimmed 640x480+0+120 rotate90"."""
+        return self.view.label
+
 
 class DerivedHash(NamedTuple):
-    """One extra PDQ hash stored for a photo in a list made from media: of a region of it."""
+    """One extra PDQ hash stored for a photo in a list made from media: of a window of it."""
 
-    derived: str  # which region, e.g. "window l12.5 t3.1 r40.0 b22.7" (percent cut from each side)
+    window: Window
     hash: str
     quality: int
 
-
-class Box(NamedTuple):
-    """A rectangle of an image in pixels: rows top..bottom-1, columns left..right-1."""
-
-    top: int
-    bottom: int
-    left: int
-    right: int
-
-    def geometry(self) -> str:
-        """ImageMagick's WxH+X+Y, as variant names give it."""
-        return f"{self.right - self.left}x{self.bottom - self.top}+{self.left}+{self.top}"
+    @property
+    def derived(self) -> str:
+        """The label a list stores, e.g. "window l12.5 t3.1 r40.0 b22.7" (percent cut from each side)."""
+        return self.window.label
 
 
 def _check_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -158,17 +155,16 @@ def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[
     variants: list[Variant] = []
     seen: set[str] = set()
 
-    def add(prefix: str, box: Box) -> None:
+    def add(trimmed: Box | None, box: Box) -> None:
         hashes, quality = regions.dihedral(box)
         for name in DIHEDRAL_NAMES:
-            label = name if not prefix else prefix if name == "original" else f"{prefix} {name}"
             if hashes[name] not in seen:
                 seen.add(hashes[name])
-                variants.append(Variant(label, hashes[name], quality))
+                variants.append(Variant(View(name, trimmed), hashes[name], quality))
 
-    add("", Box(0, h, 0, w))
+    add(None, Box(0, h, 0, w))
     for box in content_boxes(rgb) if boxes is None else boxes:
-        add(f"trimmed {box.geometry()}", box)
+        add(box, box)
     return variants
 
 
@@ -523,8 +519,8 @@ def _anchors(luma: np.ndarray) -> np.ndarray:
     return np.asarray((np.array(chosen).reshape(-1, 2) + 0.5) * np.array([w / sw, h / sh]))
 
 
-def _windows(rgb: np.ndarray, mirrored: bool) -> list[tuple[str, str, int]]:
-    """(label, hash, quality) of each anchored window of a photo, and of its mirror image if asked."""
+def _windows(rgb: np.ndarray, mirrored: bool) -> list[tuple[Window, str, int]]:
+    """(window, hash, quality) of each anchored window of a photo, and of its mirror image if asked."""
     h, w = rgb.shape[:2]
     regions = _Regions(rgb)
     luma = regions.luma
@@ -537,7 +533,7 @@ def _windows(rgb: np.ndarray, mirrored: bool) -> list[tuple[str, str, int]]:
         points = points * np.array([size[0] / w, size[1] / h])
         h, w = luma.shape
         regions = _Regions.from_luma(luma)
-    out: list[tuple[str, str, int]] = []
+    out: list[tuple[Window, str, int]] = []
     seen: set[Box] = set()
     for a in range(len(points)):
         for b in range(a + 1, len(points)):
@@ -550,16 +546,15 @@ def _windows(rgb: np.ndarray, mirrored: bool) -> list[tuple[str, str, int]]:
             if box in seen:
                 continue
             seen.add(box)
-            cut = (100 * x0 / w, 100 * y0 / h, 100 - 100 * x1 / w, 100 - 100 * y1 / h)
-            label = "window l{:.1f} t{:.1f} r{:.1f} b{:.1f}".format(*cut)
+            window = Window.cut(100 * x0 / w, 100 * y0 / h, 100 - 100 * x1 / w, 100 - 100 * y1 / h)
             if mirrored:
                 hashes, quality = regions.dihedral(box)
                 if quality >= _MIN_QUALITY:
-                    out += [(label, hashes["original"], quality), (f"{label} mirrored", hashes["flipy"], quality)]
+                    out += [(window, hashes["original"], quality), (window.mirror(), hashes["flipy"], quality)]
             else:
                 hexhash, quality = regions.hash(box)
                 if quality >= _MIN_QUALITY:
-                    out.append((label, hexhash, quality))
+                    out.append((window, hexhash, quality))
     return out
 
 
@@ -579,7 +574,7 @@ def media_signals(rgb: np.ndarray) -> list[DerivedHash]:
     cut from each side of the photo: "window l12.5 t3.1 r40.0 b22.7", "... mirrored". Windows are
     hashed on the photo reduced to at most 1024 px a side.
     """
-    return [DerivedHash(label, hexhash, quality) for label, hexhash, quality in _windows(_check_rgb(rgb), True)]
+    return [DerivedHash(window, hexhash, quality) for window, hexhash, quality in _windows(_check_rgb(rgb), True)]
 
 
 def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[Variant]:
@@ -592,39 +587,35 @@ def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[V
     when the caller already has them.
     """
     rgb = _check_rgb(rgb)
-    variants = [Variant(label, hexhash, quality) for label, hexhash, quality in _windows(rgb, False)]
+    variants = [Variant(View(window=window), hexhash, quality) for window, hexhash, quality in _windows(rgb, False)]
     for box in content_boxes(rgb) if boxes is None else boxes:
         region = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right])
-        variants += [Variant(f"trimmed {box.geometry()} {label}", hexhash, quality)
-                     for label, hexhash, quality in _windows(region, False)]
+        variants += [Variant(View(trimmed=box, window=window), hexhash, quality)
+                     for window, hexhash, quality in _windows(region, False)]
     return variants
 
 
-_WINDOW_LABEL = re.compile(r"(?:trimmed (\S+) )?window l([\d.]+) t([\d.]+) r([\d.]+) b([\d.]+)( mirrored)?$")
 _AGREE = 0.02  # windows agree when one's crop-and-scale puts the other within this share of the frame
 
 
 class _Placed(NamedTuple):
-    frame: str  # which part of the query the window is in: "" (the whole photo) or a trimmed box
+    frame: Box | None  # which part of the query the window is in: the whole photo, or a trimmed box
     mirrored: bool
     listed: tuple[float, float, float, float]  # x0, x1, y0, y1 in the listed photo (0..1), as the copy shows it
     query: tuple[float, float, float, float]  # the same in the query's frame
 
 
-def _extent(match: re.Match[str]) -> tuple[float, float, float, float]:
-    left, top, right, bottom = (float(match.group(k)) / 100 for k in range(2, 6))
-    return left, 1 - right, top, 1 - bottom
+def _extent(window: Window) -> tuple[float, float, float, float]:
+    return window.left / 100, 1 - window.right / 100, window.top / 100, 1 - window.bottom / 100
 
 
-def _place(query_name: str, listed_label: str) -> _Placed | None:
-    q, lst = _WINDOW_LABEL.search(query_name), _WINDOW_LABEL.match(listed_label)
-    if q is None or lst is None:
+def _place(query: View, listed: Window) -> _Placed | None:
+    if query.window is None:
         return None
-    x0, x1, y0, y1 = _extent(lst)
-    mirrored = lst.group(6) is not None
-    if mirrored:  # the copy shows the listed photo mirrored: its window's x runs the other way
+    x0, x1, y0, y1 = _extent(listed)
+    if listed.mirrored:  # the copy shows the listed photo mirrored: its window's x runs the other way
         x0, x1 = 1 - x1, 1 - x0
-    return _Placed(q.group(1) or "", mirrored, (x0, x1, y0, y1), _extent(q))
+    return _Placed(query.trimmed, listed.mirrored, (x0, x1, y0, y1), _extent(query.window))
 
 
 def _agree(a: _Placed, b: _Placed) -> bool:
@@ -643,11 +634,11 @@ def _agree(a: _Placed, b: _Placed) -> bool:
     return True
 
 
-def windows_agree(matches: Iterable[tuple[str, str]]) -> bool:
+def windows_agree(matches: Iterable[tuple[View, Window]]) -> bool:
     """Whether window matches with one listed photo confirm each other, so that it is a match.
 
-    ``matches`` pairs the name of a query window (from :func:`query_windows`) with the label of the
-    listed window it matched (from :func:`media_signals`). A single window can match by chance: a
+    ``matches`` pairs the view of a query window (from :func:`query_windows`) with the listed window
+    it matched (from :func:`media_signals`). A single window can match by chance: a
     window mostly of two flat areas and an edge looks like many others. Two windows of a real copy
     are related by the one crop and scale that made it, so this asks for two different windows in
     the same part of the query whose positions that same crop and scale explain (to 2% of the

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
 from ..model import ListFormatError, Record, Signal, parse_bool
-from . import ReadNotes, ReadOptions, sniff_text, text_lines
+from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["IcseFormat", "HEADER"]
 

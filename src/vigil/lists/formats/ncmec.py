@@ -52,7 +52,7 @@ import defusedxml  # no stubs are published for defusedxml
 import defusedxml.ElementTree as DET
 
 from ..model import ListFormatError, Record, Signal, signal_name
-from . import ReadNotes, ReadOptions, sniff_text
+from .base import ReadNotes, ReadOptions, sniff_text
 
 __all__ = ["NcmecFormat", "NAMESPACE", "SCHEME"]
 

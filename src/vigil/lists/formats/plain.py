@@ -18,7 +18,7 @@ from typing import BinaryIO, ClassVar
 
 from ...errors import UsageError
 from ..model import HEX_SIGNALS, ListFormatError, Record, Signal, signal_name
-from . import ReadNotes, ReadOptions, sniff_text, text_lines
+from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["PlainFormat"]
 

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
 from ..model import ListFormatError, Record, Signal
-from . import ReadNotes, ReadOptions, sniff_text
 from ._jsonstream import JsonReader
+from .base import ReadNotes, ReadOptions, sniff_text
 
 __all__ = ["StopNciiFormat"]
 

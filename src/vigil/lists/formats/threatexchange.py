@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
 from ..model import ListFormatError, Record, Signal
-from . import ReadNotes, ReadOptions, sniff_text, text_lines
+from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["ThreatExchangeFormat", "TE_TYPES"]
 

@@ -63,8 +63,8 @@ from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, ClassVar
 
 from ..model import HEX_SIGNALS, ListFormatError, Record, Signal, normalise_hex, parse_bool, signal_name
-from . import ReadNotes, ReadOptions, sniff_text
 from ._jsonstream import JsonReader
+from .base import ReadNotes, ReadOptions, sniff_text
 
 __all__ = ["VicsFormat", "Vics12Format", "Vics13Format", "Vics20Format"]
 
