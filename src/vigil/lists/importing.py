@@ -22,11 +22,12 @@ from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select
 
 from ..errors import InputUnusable
 from ..evidence.sources import display_path, open_readonly
+from ..signals import SIGNALS
 from ..store import Store
 from ..store.schema import entries, imports, lists
 from .catalog import ListInfo, ListKind, create_list, find_list, get_list, now
 from .formats import detect_format, get_format
-from .model import MATCHABLE, Record, metadata_to_json, signals_to_json
+from .model import Record, metadata_to_json, signals_to_json
 from .settings import ListSettings
 
 __all__ = [
@@ -116,7 +117,7 @@ def prepare(record: Record) -> Row:
     digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
     return Row(record.id, record.category, record.category_scheme, meta_json, signals_json, digest,
                record.revoked, record.revoked and not record.signals,
-               any(s.type in MATCHABLE for s in record.signals))
+               any(s.type in SIGNALS for s in record.signals))
 
 
 def prepared_batches(records: Iterable[Record], size: int = BATCH) -> Iterator[list[Row]]:
@@ -127,7 +128,7 @@ def prepared_batches(records: Iterable[Record], size: int = BATCH) -> Iterator[l
 
 def _matchable(signals_json: str) -> str:
     """The matchable part of a signals list: when it changes, match indexes must be rebuilt."""
-    items = [s for s in json.loads(signals_json) if s[0] in MATCHABLE]
+    items = [s for s in json.loads(signals_json) if s[0] in SIGNALS]
     return json.dumps(items, sort_keys=True)
 
 

@@ -251,7 +251,7 @@ def _hash_content(head: bytes, blob: Blob, options: ReadOptions) -> Content:
             source: io.BytesIO | str = io.BytesIO(blob.data) if blob.data is not None else str(blob.path)
             hashes = pdq.hash_photo_full(source, mode=h.mode, limits=h.limits, variants=h.variants,
                                          windows=h.windows, keep_pixels=options.pictures and options.check is not None)
-            content.signals["pdq"] = hashes.pdq.to_json()
+            content.signals[pdq.NAME] = hashes.pdq.to_json()
             queries = list(hashes.variants or [("original", hashes.pdq.hash, hashes.pdq.quality)])
             queries += hashes.windows or []
             _check(content, blob, queries, None, options, pixels=(hashes.pixels, hashes.orientation))
@@ -291,7 +291,7 @@ def _hash_video(path: str, content: Content, options: ReadOptions, blob: Blob) -
         content.error = str(exc)
         _check(content, blob, [], features, options, path)  # the frames hashed before the damage still match
     finally:
-        content.signals["vpdq"] = [f.to_json() for f in features]
+        content.signals[vpdq.NAME] = [f.to_json() for f in features]
 
 
 def _check(content: Content, blob: Blob, queries: list[tuple[str, str, int]],
