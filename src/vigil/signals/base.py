@@ -48,6 +48,7 @@ class SignalType(ABC):
     hex_digits: int | None = None  # the length of a value, for fixed-length hex types
     threshold: int = 0
     quality: int | None = None
+    ignores_case: bool = False  # whether upper-case text is the same value (hex: the field writes it upper-case)
     examples: tuple[str, ...] = ()  # valid values in normal form, for tests and demos
 
     @abstractmethod
@@ -85,6 +86,7 @@ class HexSignalType(SignalType):
         self.examples = examples
         self.index = index
         self.file_digest = file_digest
+        self.ignores_case = True
 
     def normalise(self, text: str) -> str:
         value = text.strip().lower()

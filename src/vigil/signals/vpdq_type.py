@@ -63,6 +63,7 @@ class VpdqSignalType(SignalType):
     file_digest = False
     threshold = 31
     quality = 50
+    ignores_case = True
     query_percent = 80.0  # share of the query's frames that must match the listed video's
     list_percent = 0.0  # share of the listed video's frames the query must match (0: any)
     # Examples: Meta's reference vPDQ of videos/doorknob-hd-no-bar.mp4 at one hash a second, and its first frame.
