@@ -3,6 +3,7 @@
     VigilError                 anything Vigil reports on purpose
     ├── UsageError             the caller asked for something impossible (exit 2)
     ├── InputUnusable          an input or dependency that cannot be used (exit 3)
+    │   └── MalformedSignal    a signal value not of its type (also a ValueError)
     └── MediaError             one file cannot be hashed as media (a row, never the end of a run)
         ├── NotMedia           no photo or video signature in the content
         ├── MediaTooLarge      refused before decoding: pixel count or frame size over the limit
@@ -18,6 +19,7 @@ __all__ = [
     "VigilError",
     "UsageError",
     "InputUnusable",
+    "MalformedSignal",
     "MediaError",
     "NotMedia",
     "MediaTooLarge",
@@ -42,6 +44,12 @@ class UsageError(VigilError):
 
 class InputUnusable(VigilError):
     exit_code = 3
+
+
+class MalformedSignal(InputUnusable, ValueError):
+    """A signal value that is not of its type: wrong length, not hex, empty. The message names the
+    type and quotes the value. A ValueError too, so that readers which turn any bad value into an
+    error naming its line or record catch it with the rest."""
 
 
 class MediaError(VigilError):

@@ -21,6 +21,7 @@ from ..lists.formats import FORMATS
 from ..lists.importing import import_file
 from ..lists.model import Record
 from ..lists.settings import SETTINGS, ListSettings
+from ..signals import SIGNALS
 from ..store import Store
 from .common import db_option, interactive, open_store, parse_settings
 from .progress import ByteProgress, FileProgress
@@ -30,6 +31,7 @@ app = typer.Typer(help="Hash lists: import the field's formats, add your own med
 
 _FORMAT_HELP = "Format (default: detected from the content): " + ", ".join(sorted(FORMATS))
 _SETTING_HELP = "A match setting NAME=VALUE (repeatable): " + ", ".join(s.name for s in SETTINGS)
+_SIGNAL_HELP = f"For plain files of 64-digit hashes: {SIGNALS.names_text(SIGNALS.hex_types(64))}."
 
 
 def _kind(allow: bool | None) -> ListKind | None:
@@ -46,7 +48,7 @@ def import_command(
     file: Path = typer.Argument(..., help="The hash-list file."),
     list_name: str = typer.Option(..., "--list", "-l", help="The list to import into (created if new)."),
     format: str | None = typer.Option(None, "--format", "-f", help=_FORMAT_HELP),
-    signal: str | None = typer.Option(None, "--signal", help="For plain files of 64-digit hashes: sha256 or pdq."),
+    signal: str | None = typer.Option(None, "--signal", help=_SIGNAL_HELP),
     replace: bool = typer.Option(False, "--replace", help="The file is the whole list: revoke entries it lacks."),
     source: str | None = typer.Option(None, "--source", help="Where the list comes from (NCMEC, Project VIC, …)."),
     allow: bool | None = typer.Option(None, "--allow/--block", help="An allow-list of known benign media "

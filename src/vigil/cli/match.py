@@ -19,6 +19,7 @@ from ..hashing import FileResult, HashOptions, hash_files
 from ..matching import Match, Matcher, Query, QueryResult, iter_hash_queries, query_from_result
 from ..media.sniff import Kind
 from ..run import default_jobs
+from ..signals import get_signal
 from ..signals.mode import Mode
 from .common import db_option, interactive, open_store
 from .progress import FileProgress
@@ -138,7 +139,7 @@ def _emit(result: QueryResult, out: TextIO, json_out: bool) -> None:
 
 def _describe(m: Match, label: str) -> str:
     text = f"{label} {m.list}/{m.entry} {m.signal}"
-    if m.signal in ("pdq", "vpdq"):
+    if not get_signal(m.signal).file_digest:  # perceptual: how close it came
         text += f" distance {m.distance}"
     if m.variant != "original":
         text += f" (query {m.variant})"

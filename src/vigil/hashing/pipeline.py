@@ -68,11 +68,11 @@ class FileResult:
         if self.digests is not None:
             signals.update(self.digests.as_dict())
         if self.pdq is not None:
-            signals["pdq"] = self.pdq.to_json()
+            signals[pdq.NAME] = self.pdq.to_json()
         if self.pdq_dihedral is not None:
             signals["pdq_dihedral"] = self.pdq_dihedral
         if self.vpdq is not None:
-            signals["vpdq"] = [f.to_json() for f in self.vpdq]
+            signals[vpdq.NAME] = [f.to_json() for f in self.vpdq]
         return {
             "path": display_path(self.path),
             "kind": self.kind.value,
@@ -87,13 +87,13 @@ class FileResult:
             for name, value in self.digests.as_dict().items():
                 yield f"{name} {value}"
         if self.pdq is not None:
-            yield f"pdq {self.pdq.hash}"
+            yield f"{pdq.NAME} {self.pdq.hash}"
         if self.pdq_dihedral is not None:
             for name, value in self.pdq_dihedral.items():
                 if name != "original":
-                    yield f"pdq {value} {name}"
+                    yield f"{pdq.NAME} {value} {name}"
         for feature in self.vpdq or ():
-            yield f"vpdq {feature.to_line()}"
+            yield f"{vpdq.NAME} {feature.to_line()}"
 
 
 def _describe_os_error(exc: OSError) -> str:

@@ -26,16 +26,15 @@ from ..errors import VigilError
 from ..index.exact import ExactIndex
 from ..index.pdq import PdqIndex
 from ..index.vpdq import VideoFrames
+from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
 from ..signals.views import Window
-from ..signals.vpdq import parse_line
+from ..signals.vpdq_type import parse_line
 from ..store import Store
 from ..store.schema import entries
-from .model import HEX_SIGNALS
 
 __all__ = ["CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
 
 CACHE_FORMAT = 1
-EXACT_TYPES = ("md5", "sha1", "sha256")
 _BATCH = 20_000
 
 
@@ -74,8 +73,10 @@ class _Builder:
     """Accumulates a list's signals batch by batch into compact arrays."""
 
     def __init__(self) -> None:
-        self.exact_hex: dict[str, list[str]] = {t: [] for t in EXACT_TYPES}
-        self.exact_pk: dict[str, list[int]] = {t: [] for t in EXACT_TYPES}
+        # Signal types matched by equality (md5, sha1, sha256): bytes per value, each type in an index of its own.
+        self.exact_width = {s.name: (s.hex_digits or 0) // 2 for s in SIGNALS.indexed_by(IndexKind.EXACT)}
+        self.exact_hex: dict[str, list[str]] = {t: [] for t in self.exact_width}
+        self.exact_pk: dict[str, list[int]] = {t: [] for t in self.exact_width}
         self.pdq_chunks: list[np.ndarray] = []
         self.pdq_hex: list[str] = []
         self.pdq_pk: list[int] = []
@@ -95,7 +96,7 @@ class _Builder:
             if kind in self.exact_hex:
                 self.exact_hex[kind].append(value)
                 self.exact_pk[kind].append(pk)
-            elif kind == "pdq":
+            elif kind == PDQ.name:
                 quality = item[2] if len(item) > 2 else None
                 derived = item[3] if len(item) > 3 else None
                 self.pdq_hex.append(value)
@@ -105,7 +106,7 @@ class _Builder:
                 if len(self.pdq_hex) >= _BATCH:
                     self.pdq_chunks.append(_bits(self.pdq_hex))
                     self.pdq_hex = []
-            elif kind == "vpdq":
+            elif kind == VPDQ.name:
                 lines = value.splitlines()
                 for line in lines:
                     feature = parse_line(line)
@@ -119,9 +120,9 @@ class _Builder:
 
     def finish(self, list_id: int, version: int) -> CompiledList:
         out = CompiledList(list_id, version)
-        for kind in EXACT_TYPES:
+        for kind, width in self.exact_width.items():
             if self.exact_hex[kind]:
-                out.exact[kind] = ExactIndex.build(self.exact_hex[kind], HEX_SIGNALS[kind] // 2)
+                out.exact[kind] = ExactIndex.build(self.exact_hex[kind], width)
                 out.exact_pk[kind] = np.asarray(self.exact_pk[kind], dtype=np.int64)
         self.pdq_chunks.append(_bits(self.pdq_hex))
         pdq_bits = np.concatenate(self.pdq_chunks)

@@ -18,11 +18,12 @@ from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select
 
 from ..errors import InputUnusable
 from ..evidence.sources import display_path, open_readonly
+from ..signals import SIGNALS
 from ..store import Store
 from ..store.schema import entries
 from .catalog import ListKind, create_list, find_list, get_list
 from .formats import detect_format, get_format
-from .model import MATCHABLE, Record
+from .model import Record
 from .provenance import Action, record_action
 from .reading import FileRows
 from .rows import PreparedRows, Row, prepared_batches
@@ -60,7 +61,7 @@ class ImportResult:
 
 def _matchable(signals_json: str) -> str:
     """The matchable part of a signals list: when it changes, match indexes must be rebuilt."""
-    items = [s for s in json.loads(signals_json) if s[0] in MATCHABLE]
+    items = [s for s in json.loads(signals_json) if s[0] in SIGNALS]
     return json.dumps(items, sort_keys=True)
 
 

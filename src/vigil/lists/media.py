@@ -19,6 +19,7 @@ from ..evidence.walk import walk_paths
 from ..hashing import FileResult, HashOptions, hash_files
 from ..media.sniff import Kind
 from ..run import default_jobs
+from ..signals import PDQ, VPDQ
 from ..signals.mode import Mode
 from ..store import Store
 from .catalog import ListKind
@@ -71,11 +72,11 @@ def record_for(result: FileResult, *, category: str | None = None, scheme: str |
     if result.digests is not None:
         signals += [Signal.of(name, value) for name, value in result.digests.as_dict().items()]
     if result.pdq is not None:
-        signals.append(Signal.of("pdq", result.pdq.hash, result.pdq.quality))
+        signals.append(Signal.of(PDQ.name, result.pdq.hash, result.pdq.quality))
     for d in result.pdq_derived or ():
-        signals.append(Signal.of("pdq", d.hash, d.quality, derived=d.derived))
+        signals.append(Signal.of(PDQ.name, d.hash, d.quality, derived=d.derived))
     if result.vpdq:
-        signals.append(Signal.of("vpdq", "\n".join(f.to_line() for f in result.vpdq)))
+        signals.append(Signal.of(VPDQ.name, "\n".join(f.to_line() for f in result.vpdq)))
     metadata: dict[str, object] = {"file_name": os.path.basename(display_path(result.path)),
                                    "kind": result.kind.value, "size": result.size}
     return Record(entry_id_for(result.path), signals, category, scheme if category is not None else None, metadata)

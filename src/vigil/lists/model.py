@@ -9,44 +9,26 @@ store keeps them as entries of a named list.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from ..errors import InputUnusable
+from ..errors import InputUnusable, MalformedSignal
+from ..signals import SIGNALS
 
 __all__ = [
-    "HEX_SIGNALS",
-    "MATCHABLE",
+    "PHOTODNA",
     "Signal",
     "Record",
     "ListFormatError",
-    "normalise_hex",
     "parse_bool",
-    "signal_name",
 ]
 
-# Signals whose value is lower-case hex of a fixed length.
-HEX_SIGNALS: dict[str, int] = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
-# Lower-case hex digits only (a regex: list imports check tens of millions of values).
-_HEX = re.compile(r"[0-9a-f]*")
-# Signals Vigil can match; others (a licensed PhotoDNA, say) are kept and exported unchanged.
-MATCHABLE = frozenset({"md5", "sha1", "sha256", "pdq", "vpdq"})
-
-# Names the field uses for the signals Vigil knows, case-insensitively.
-_ALIASES: dict[str, str] = {
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha-1": "sha1",
-    "sha256": "sha256",
-    "sha-256": "sha256",
-    "pdq": "pdq",
-    "vpdq": "vpdq",
-    "photodna": "photodna",
-}
+# PhotoDNA, as lists carry it: no signal type is registered for it (its algorithm is licensed), so its
+# values are kept as given and exported again, never matched. A plug-in that registers it uses this name.
+PHOTODNA = "photodna"
 
 
 class ListFormatError(InputUnusable):
@@ -70,20 +52,6 @@ class ListFormatError(InputUnusable):
         self.record = record
 
 
-def signal_name(name: str) -> str | None:
-    """Vigil's name for a signal type as a list spells it (``PDQ``, ``SHA-1``), or None."""
-    return _ALIASES.get(name.strip().lower())
-
-
-def normalise_hex(signal: str, value: str) -> str:
-    """Lower-case hex of the right length for ``signal``; ValueError otherwise."""
-    text = value.strip().lower()
-    want = HEX_SIGNALS[signal]
-    if len(text) != want or _HEX.fullmatch(text) is None:
-        raise ValueError(f"not a {signal} value ({want} hex digits): {value.strip()[:80]!r}")
-    return text
-
-
 def parse_bool(value: object) -> bool | None:
     """Flags arrive as JSON booleans, "true"/"false" strings, 1/0 or empty."""
     if value is None or isinstance(value, bool):
@@ -104,10 +72,12 @@ def parse_bool(value: object) -> bool | None:
 class Signal:
     """One signal of an entry.
 
-    ``value`` is normalised: lower-case hex for md5, sha1, sha256 and pdq; the
-    reference ``frame,quality,hex,timestamp`` lines (newline-separated) for vpdq;
-    other types as the list gave them. ``derived`` is None for a hash of the
-    media itself, or says how a media-backed list derived it (``crop …``).
+    ``type`` is a registered signal type's name (``vigil.signals.SIGNALS``), or the name of
+    a type Vigil does not match (a list's PhotoDNA, say), kept so that it is exported again.
+    ``value`` is normalised by its registered type (lower-case hex for md5, sha1, sha256 and
+    pdq; the reference ``frame,quality,hex,timestamp`` lines, newline-separated, for vpdq);
+    other types as the list gave them. ``derived`` is None for a hash of the media itself,
+    or says how a media-backed list derived it (``crop …``).
     """
 
     type: str
@@ -117,17 +87,16 @@ class Signal:
 
     @classmethod
     def of(cls, type_: str, value: str, quality: int | None = None, derived: str | None = None) -> Signal:
-        """A signal with its value checked and normalised (ValueError if malformed)."""
-        if type_ in HEX_SIGNALS:
-            value = normalise_hex(type_, value)
-        elif type_ == "vpdq":
-            value = _normalise_vpdq(value)
+        """A signal with its value checked and normalised (MalformedSignal, a ValueError, if malformed)."""
+        known = SIGNALS.get(type_)
+        if known is not None:
+            value = known.normalise(value)
         else:
             value = value.strip()
             if not value:
-                raise ValueError(f"empty {type_} value")
+                raise MalformedSignal(f"empty {type_} value")
         if quality is not None and not 0 <= quality <= 100:
-            raise ValueError(f"quality must be 0-100, not {quality}")
+            raise MalformedSignal(f"quality must be 0-100, not {quality}")
         return cls(type_, value, quality, derived)
 
     def to_json(self) -> list[object]:
@@ -141,15 +110,6 @@ class Signal:
     @classmethod
     def from_json(cls, item: list[Any]) -> Signal:
         return cls(item[0], item[1], item[2] if len(item) > 2 else None, item[3] if len(item) > 3 else None)
-
-
-def _normalise_vpdq(value: str) -> str:
-    from ..signals.vpdq import parse_line  # signals is core too; imported late to keep this module light
-
-    lines = [line for line in value.replace(";", "\n").splitlines() if line.strip()]
-    if not lines:
-        raise ValueError("empty vpdq value")
-    return "\n".join(parse_line(line).to_line() for line in lines)
 
 
 @dataclass(slots=True)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import NamedTuple
 
-from .model import MATCHABLE, Record, metadata_to_json, signals_to_json
+from ..signals import SIGNALS
+from .model import Record, metadata_to_json, signals_to_json
 
 __all__ = ["BATCH", "PreparedRows", "Row", "prepare", "prepared_batches"]
 
@@ -36,7 +37,7 @@ def prepare(record: Record) -> Row:
     digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
     return Row(record.id, record.category, record.category_scheme, meta_json, signals_json, digest,
                record.revoked, record.revoked and not record.signals,
-               any(s.type in MATCHABLE for s in record.signals))
+               any(s.type in SIGNALS for s in record.signals))
 
 
 def prepared_batches(records: Iterable[Record], size: int = BATCH) -> Iterator[list[Row]]:

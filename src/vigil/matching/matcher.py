@@ -21,8 +21,8 @@ from ..evidence.sources import display_path
 from ..hashing import FileResult
 from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
-from ..lists.compiled import EXACT_TYPES, CompiledList, load_compiled
-from ..lists.model import HEX_SIGNALS, normalise_hex
+from ..lists.compiled import CompiledList, load_compiled
+from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
 from ..signals.variants import windows_agree
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import VpdqFeature, parse_line
@@ -103,16 +103,19 @@ def parse_hash_line(line: str) -> Query:
     kind = kind.lower()
     value = value.strip()
     query = Query(text)
+    signal = SIGNALS.get(kind)
     try:
-        if kind in ("md5", "sha1", "sha256"):
-            query.digests[kind] = normalise_hex(kind, value)
-        elif kind == "pdq":
+        if signal is None:
+            query.error = f"unknown signal type {kind!r} (want {SIGNALS.names_text()})"
+        elif signal.index is IndexKind.EXACT:
+            query.digests[kind] = signal.normalise(value)
+        elif signal is PDQ:
             hexhash, _, quality = value.partition(" ")
-            query.pdq.append(PdqQuery(ORIGINAL, normalise_hex("pdq", hexhash), int(quality) if quality else 100))
-        elif kind == "vpdq":
+            query.pdq.append(PdqQuery(ORIGINAL, PDQ.normalise(hexhash), int(quality) if quality else 100))
+        elif signal is VPDQ:
             query.vpdq = [parse_line(value)]
         else:
-            query.error = f"unknown signal type {kind!r} (want md5, sha1, sha256, pdq or vpdq)"
+            query.error = f"signal type {kind!r} cannot be matched from a hash line"
     except ValueError as exc:
         query.error = str(exc)
     return query
@@ -174,7 +177,8 @@ class Matcher:
 
     @staticmethod
     def _exact(pos: int, comp: CompiledList, queries: Sequence[Query], hits: list[list[_Hit]]) -> None:
-        for kind in EXACT_TYPES:
+        for signal in SIGNALS.indexed_by(IndexKind.EXACT):  # in the registry's order: md5's hit is named first
+            kind = signal.name
             index = comp.exact.get(kind)
             if index is None:
                 continue
@@ -213,11 +217,11 @@ class Matcher:
             if listed_window is not None:
                 windows.setdefault((i, pk), []).append((asked_pdq.view, listed_window, int(dist), comp.tags[tag_no]))
             else:
-                hits[i].append(_Hit(pos, pk, "pdq", int(dist), asked_pdq.view, comp.tags[tag_no] or None))
+                hits[i].append(_Hit(pos, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
         for (i, pk), pairs in windows.items():
             if len(pairs) >= 2 and windows_agree((view, window) for view, window, _, _ in pairs):
                 view, _, dist, label = min(pairs, key=lambda p: p[2])
-                hits[i].append(_Hit(pos, pk, "pdq", dist, view, label))
+                hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
 
     @staticmethod
     def _video_scores(info: ListInfo, comp: CompiledList, features: Sequence[VpdqFeature]) -> list[VideoScore]:
@@ -239,7 +243,7 @@ class Matcher:
         for i, q in enumerate(queries):
             for score in self._video_scores(info, comp, q.vpdq or ()):
                 if self._video_matches(info, score):
-                    hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), "vpdq", score.best_distance,
+                    hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), VPDQ.name, score.best_distance,
                                         ORIGINAL, None, score.query_percent, score.list_percent))
 
     def video_undecided(self, features: Sequence[VpdqFeature]) -> bool:
@@ -294,7 +298,7 @@ def _rank(hit: _Hit) -> tuple[int, int, int, int]:
     """Which of several hits on one entry to report: exact digests first, then the whole photo
     (or a whole variant of it) over agreeing windows, which are the weaker evidence, then the
     closest, then the query's own hash over a variant and the entry's own over a derived one."""
-    return (0 if hit.signal in HEX_SIGNALS and hit.signal != "pdq" else 1, int(hit.view.window is not None),
+    return (0 if SIGNALS[hit.signal].index is IndexKind.EXACT else 1, int(hit.view.window is not None),
             hit.distance, (not hit.view.is_original) + (hit.derived is not None))
 
 

@@ -6,13 +6,14 @@ import csv
 import io
 from pathlib import Path
 
+from ..signals import MD5, SHA1, SHA256
 from .atomic import AtomicFile
 from .source import ReportSource, Rows
 
 __all__ = ["CSV_COLUMNS", "write_hits_csv"]
 
-CSV_COLUMNS = ("path", "kind", "size", "md5", "sha1", "sha256", "list", "entry", "category", "category_scheme",
-               "signal", "distance", "variant")
+CSV_COLUMNS = ("path", "kind", "size", MD5.name, SHA1.name, SHA256.name, "list", "entry", "category",
+               "category_scheme", "signal", "distance", "variant")
 
 
 def write_hits_csv(source: ReportSource, out: Path) -> AtomicFile:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from ..signals import MD5, SHA1, SHA256
+
 __all__ = ["Picture", "ReportHeader", "ReportSource", "Row", "Rows"]
 
 
@@ -31,8 +33,8 @@ class Row:
     error: str | None
 
     def to_json(self) -> dict[str, Any]:
-        out = {"path": self.path, "kind": self.kind, "size": self.size, "md5": self.md5, "sha1": self.sha1,
-               "sha256": self.sha256, "signals": self.signals, "matches": self.matches, "error": self.error}
+        out = {"path": self.path, "kind": self.kind, "size": self.size, MD5.name: self.md5, SHA1.name: self.sha1,
+               SHA256.name: self.sha256, "signals": self.signals, "matches": self.matches, "error": self.error}
         if self.allowed:
             out["allowed"] = self.allowed
         return out

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..lists.formats.vics import VicsFormat
 from ..lists.model import Record, Signal
+from ..signals import MD5, PDQ, SHA1, SHA256
 from .atomic import AtomicFile
 from .source import ReportSource
 
@@ -18,10 +19,10 @@ __all__ = ["write_vics_case"]
 def _vics_records(source: ReportSource) -> Iterator[Record]:
     for sha, rows in source.hit_contents():
         first = rows[0]
-        signals = [Signal("md5", first.md5 or ""), Signal("sha1", first.sha1 or ""), Signal("sha256", sha)]
-        pdq = first.signals.get("pdq")
+        signals = [Signal(MD5.name, first.md5 or ""), Signal(SHA1.name, first.sha1 or ""), Signal(SHA256.name, sha)]
+        pdq = first.signals.get(PDQ.name)
         if isinstance(pdq, dict):
-            signals.append(Signal("pdq", str(pdq["hash"]), int(pdq["quality"])))
+            signals.append(Signal(PDQ.name, str(pdq["hash"]), int(pdq["quality"])))
         categorised = next((m for m in first.matches if m.get("category") is not None), None)
         files = []
         for row in rows:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..matching import Matcher, PdqQuery, Query
+from ..signals import SHA256
 from ..signals.variants import Variant
 from ..signals.vpdq import VpdqFeature
 
@@ -34,7 +35,7 @@ class ListCheck:
               vpdq: Sequence[VpdqFeature] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(block-list matches, allow-list matches) of one content, in the report's form."""
         self._ready()
-        query = Query(digests.get("sha256", ""), dict(digests), [PdqQuery(*v) for v in pdq],
+        query = Query(digests.get(SHA256.name, ""), dict(digests), [PdqQuery(*v) for v in pdq],
                       list(vpdq) if vpdq else None)
         result = self.matcher.match(query)
         return [m.to_json() for m in result.matches], [m.to_json() for m in result.allowed]

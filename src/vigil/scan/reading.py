@@ -27,7 +27,7 @@ from ..evidence.walk import Entry
 from ..hashing import FileResult, HashOptions, hash_blob, video_source
 from ..media.sniff import Kind
 from ..media.thumbs import photo_thumbnail, pixels_thumbnail, video_strip
-from ..signals import vpdq
+from ..signals import PDQ, vpdq
 from ..signals.mode import Mode
 from ..signals.variants import Variant
 from ..signals.views import ORIGINAL
@@ -255,7 +255,7 @@ def _hash_content(blob: Blob, options: ReadOptions) -> Content:
         if result.pdq is None:
             _check(content, blob, [], None, options)  # not decoded: its digests may still be listed
             return content
-        content.signals["pdq"] = result.pdq.to_json()
+        content.signals[PDQ.name] = result.pdq.to_json()
         queries = list(result.pdq_variants or [Variant(ORIGINAL, result.pdq.hash, result.pdq.quality)])
         queries += result.pdq_windows or []
         _check(content, blob, queries, None, options, pixels=(result.pixels, result.orientation))
@@ -284,7 +284,7 @@ def _check_video(blob: Blob, result: FileResult, content: Content, options: Read
         else:
             content.error = exact.error
         _check(content, blob, [], features, options, video=True)
-    content.signals["vpdq"] = [f.to_json() for f in features]
+    content.signals[vpdq.NAME] = [f.to_json() for f in features]
 
 
 def _check(content: Content, blob: Blob, queries: list[Variant],

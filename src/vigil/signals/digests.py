@@ -1,4 +1,5 @@
-"""md5, sha1 and sha256 in one streaming pass, in constant memory."""
+"""md5, sha1 and sha256: their signal types, and all three computed in one streaming pass, in
+constant memory."""
 
 from __future__ import annotations
 
@@ -6,9 +7,18 @@ import hashlib
 from dataclasses import dataclass
 from typing import IO
 
-__all__ = ["Digests", "DigestAccumulator", "digest_stream", "digest_bytes", "NAMES", "CHUNK"]
+from .base import HexSignalType
 
-NAMES = ("md5", "sha1", "sha256")
+__all__ = ["MD5", "SHA1", "SHA256", "Digests", "DigestAccumulator", "digest_stream", "digest_bytes", "NAMES",
+           "CHUNK"]
+
+# Examples: the digests of b"" and b"abc".
+MD5 = HexSignalType("md5", 32, ("d41d8cd98f00b204e9800998ecf8427e", "900150983cd24fb0d6963f7d28e17f72"))
+SHA1 = HexSignalType("sha1", 40, ("da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                                  "a9993e364706816aba3e25717850c26c9cd0d89d"))
+SHA256 = HexSignalType("sha256", 64, ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                                      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
+NAMES = (MD5.name, SHA1.name, SHA256.name)
 CHUNK = 1 << 20
 
 
@@ -20,7 +30,7 @@ class Digests:
     size: int
 
     def as_dict(self) -> dict[str, str]:
-        return {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256}
+        return {MD5.name: self.md5, SHA1.name: self.sha1, SHA256.name: self.sha256}
 
 
 class DigestAccumulator:

@@ -22,6 +22,7 @@ from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.photo import decode_rgb, open_photo
 from . import _pdqcore, _pdqfast
 from .mode import Mode
+from .pdq_type import PDQ
 
 __all__ = [
     "NAME",
@@ -36,7 +37,7 @@ __all__ = [
     "is_pdq_hex",
 ]
 
-NAME = "pdq"
+NAME = PDQ.name
 DIHEDRAL_NAMES = _pdqcore.DIHEDRAL_NAMES
 _HEX = frozenset("0123456789abcdef")
 

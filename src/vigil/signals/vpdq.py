@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..media.limits import DEFAULT_LIMITS, Limits
@@ -24,40 +23,11 @@ from ..media.video import VideoFrame, VideoInfo, VideoSource, decoded_frames, ke
 from ..run import default_jobs
 from . import _pdqcore, _pdqfast
 from .mode import Mode
+from .vpdq_type import VPDQ, VpdqFeature, format_lines, parse_line
 
 __all__ = ["VpdqFeature", "hash_video", "format_lines", "parse_line"]
 
-NAME = "vpdq"
-
-
-@dataclass(frozen=True)
-class VpdqFeature:
-    frame: int
-    quality: int
-    hash: str
-    timestamp: float
-
-    def to_line(self) -> str:
-        return f"{self.frame},{self.quality},{self.hash},{self.timestamp:.3f}"
-
-    def to_json(self) -> dict[str, object]:
-        return {"frame": self.frame, "quality": self.quality, "hash": self.hash, "timestamp": round(self.timestamp, 3)}
-
-
-def parse_line(line: str) -> VpdqFeature:
-    """Read one ``frame,quality,hex,timestamp`` line (the reference text form)."""
-    parts = line.strip().split(",")
-    if len(parts) != 4:
-        raise ValueError(f"not a vPDQ line (want frame,quality,hex,timestamp): {line.strip()[:80]!r}")
-    frame, quality, hexhash, ts = parts
-    hexhash = hexhash.lower()
-    if len(hexhash) != 64 or any(c not in "0123456789abcdef" for c in hexhash):
-        raise ValueError(f"not a 64-digit PDQ hex hash: {hexhash[:80]!r}")
-    return VpdqFeature(int(frame), int(quality), hexhash, float(ts))
-
-
-def format_lines(features: Iterable[VpdqFeature]) -> str:
-    return "".join(f.to_line() + "\n" for f in features)
+NAME = VPDQ.name
 
 
 def _check_spacing(seconds_per_hash: float) -> None:

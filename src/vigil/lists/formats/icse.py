@@ -19,14 +19,16 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
-from ..model import ListFormatError, Record, Signal, parse_bool
+from ...signals import MD5, SHA1
+from ..model import PHOTODNA, ListFormatError, Record, Signal, parse_bool
 from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["IcseFormat", "HEADER"]
 
 HEADER = ("MD5", "SHA1", "PhotoDNA", "Image ID", "Is distributed", "Victim identified", "Offender identified",
           "Series name", "Number of submissions", "File Available", "Media Type", "Baseline")
-_SIGNALS = {"md5": "md5", "sha1": "sha1", "photodna": "photodna"}
+# column (lower-case) → signal type, in column order
+_SIGNALS = {"md5": MD5.name, "sha1": SHA1.name, "photodna": PHOTODNA}
 # column (lower-case) → (metadata key, kind of value)
 _FIELDS: dict[str, tuple[str, str]] = {
     "is distributed": ("IsDistributed", "flag"),
@@ -101,7 +103,7 @@ def _to_record(cells: dict[str, str], source: str, line: int, notes: ReadNotes) 
             try:
                 signals.append(Signal.of(kind, value))
             except ValueError as exc:
-                raise ListFormatError(f"{column.upper() if kind != 'photodna' else 'PhotoDNA'}: {exc}",
+                raise ListFormatError(f"{column.upper() if kind != PHOTODNA else 'PhotoDNA'}: {exc}",
                                       source=source, line=line) from None
     if not signals:
         notes.skip("ICSE row without MD5, SHA1 or PhotoDNA")
@@ -133,18 +135,18 @@ def _flag(value: Any) -> str:
 def _to_row(record: Record) -> list[str] | None:
     first: dict[str, str] = {}
     for s in record.signals:
-        if s.derived is None and s.type in ("md5", "sha1", "photodna") and s.type not in first:
+        if s.derived is None and s.type in _SIGNALS.values() and s.type not in first:
             first[s.type] = s.value
     if not first:
         return None
     meta = record.metadata
     # The id the reader would give a row without an Image ID: leave that column empty then.
-    implied = first.get("md5") or first.get("sha1") or first.get("photodna")
+    implied = first.get(MD5.name) or first.get(SHA1.name) or first.get(PHOTODNA)
     submissions = meta.get("icse_submissions")
     return [
-        first.get("md5", "").upper(),
-        first.get("sha1", "").upper(),
-        first.get("photodna", ""),
+        first.get(MD5.name, "").upper(),
+        first.get(SHA1.name, "").upper(),
+        first.get(PHOTODNA, ""),
         "" if record.id == implied else record.id,
         _flag(meta.get("IsDistributed")),
         _flag(meta.get("VictimIdentified")),

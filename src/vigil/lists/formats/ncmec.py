@@ -51,7 +51,8 @@ from xml.sax.saxutils import escape, quoteattr
 import defusedxml  # no stubs are published for defusedxml
 import defusedxml.ElementTree as DET
 
-from ..model import ListFormatError, Record, Signal, signal_name
+from ...signals import SHA1, SHA256, VPDQ
+from ..model import PHOTODNA, ListFormatError, Record, Signal
 from .base import ReadNotes, ReadOptions, sniff_text
 
 __all__ = ["NcmecFormat", "NAMESPACE", "SCHEME"]
@@ -60,9 +61,10 @@ NAMESPACE = "https://hashsharing.ncmec.org/hashsharing/v2"
 SCHEME = "ncmec"
 _ENTRIES = {"image": ("image", False), "video": ("video", False),
             "deletedImage": ("image", True), "deletedVideo": ("video", True)}
-# NCMEC's fingerprint names that differ from Vigil's signal names, both ways.
-_FROM_NCMEC = {"pdna": "photodna"}
-_TO_NCMEC = {"photodna": "pdna"}
+# NCMEC's fingerprint names (lower-cased) that differ from Vigil's signal names, both ways; any other
+# is Vigil's name already (md5, sha1, pdq …) or a type Vigil keeps under NCMEC's name.
+_FROM_NCMEC = {"pdna": PHOTODNA, "sha-1": SHA1.name, "sha-256": SHA256.name}
+_TO_NCMEC = {PHOTODNA: "pdna"}
 _XML_NAME = re.compile(r"[A-Za-z_][\w.-]*")
 _SNIFF = re.compile(r"<(?:[\w.-]+:)?queryResult[\s>/]")
 _POSITION = re.compile(r": line \d+, column \d+$")
@@ -170,7 +172,7 @@ def _entry(elem: ET.Element, tag: str, n: int, source: str, notes: ReadNotes) ->
         if not value:
             notes.skip(f"NCMEC {name} fingerprint given only as a link")
             continue
-        signal_type = _FROM_NCMEC.get(name) or signal_name(name) or name
+        signal_type = _FROM_NCMEC.get(name, name)
         try:
             signals.append(Signal.of(signal_type, value))
         except ValueError as exc:
@@ -189,7 +191,7 @@ def _kind(record: Record) -> str:
     if kind in ("image", "video"):
         return str(kind)
     mime = meta.get("MimeType") or meta.get("icse_media_type") or ""
-    if record.signal("vpdq") is not None or (isinstance(mime, str) and mime.lower().startswith("video")):
+    if record.signal(VPDQ.name) is not None or (isinstance(mime, str) and mime.lower().startswith("video")):
         return "video"
     return "image"
 

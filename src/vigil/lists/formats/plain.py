@@ -17,13 +17,16 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, ClassVar
 
 from ...errors import UsageError
-from ..model import HEX_SIGNALS, ListFormatError, Record, Signal, signal_name
+from ...signals import MD5, PDQ, SHA1, SHA256, SIGNALS
+from ..model import ListFormatError, Record, Signal
 from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["PlainFormat"]
 
-_BY_LENGTH = {32: "md5", 40: "sha1"}
-_PREFERENCE = ("md5", "sha1", "sha256", "pdq")
+_BY_LENGTH = {32: MD5.name, 40: SHA1.name}
+_PREFERENCE = (MD5.name, SHA1.name, SHA256.name, PDQ.name)
+# How people type the names of ``--signal`` besides Vigil's own (any case).
+_ALIASES = {"sha-1": SHA1.name, "sha-256": SHA256.name}
 _HEX_LINE = re.compile(r"[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64}")
 
 
@@ -31,10 +34,12 @@ def _forced(name: str | None) -> str | None:
     """The signal type a caller asked for, checked: plain lines can only be fixed-length hex."""
     if name is None:
         return None
-    kind = signal_name(name)
-    if kind not in HEX_SIGNALS:
-        raise UsageError(f"a plain hash list holds {', '.join(HEX_SIGNALS)} values, not {name!r}")
-    return kind
+    key = name.strip().lower()
+    kind = SIGNALS.get(_ALIASES.get(key, key))
+    if kind is None or kind.hex_digits is None:
+        names = ", ".join(s.name for s in SIGNALS.hex_types())
+        raise UsageError(f"a plain hash list holds {names} values, not {name!r}")
+    return kind.name
 
 
 class PlainFormat:

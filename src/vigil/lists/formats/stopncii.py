@@ -25,14 +25,16 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
+from ...signals import MD5, PDQ
 from ..model import ListFormatError, Record, Signal
 from ._jsonstream import JsonReader
 from .base import ReadNotes, ReadOptions, sniff_text
 
 __all__ = ["StopNciiFormat"]
 
-_SIGNAL_TYPES = {"ImagePDQ": "pdq", "VideoMD5": "md5", "ImageMD5": "md5"}
-_DEFAULT_TYPE = {"pdq": "ImagePDQ", "md5": "VideoMD5"}
+# StopNCII signalType → Vigil's signal type, and the signalType a signal is written with.
+_SIGNAL_TYPES = {"ImagePDQ": PDQ.name, "VideoMD5": MD5.name, "ImageMD5": MD5.name}
+_DEFAULT_TYPE = {PDQ.name: "ImagePDQ", MD5.name: "VideoMD5"}
 _REVOKING = frozenset({"withdrawn", "deleted"})
 _FIELDS = {"lastModtimestamp": "last_modified", "hashStatus": "status", "caseNumbers": "case_numbers",
            "CSPFeedbacks": "csp_feedbacks"}

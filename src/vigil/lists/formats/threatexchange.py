@@ -28,15 +28,18 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
+from ...signals import MD5, PDQ, SHA256, VPDQ
+from ...signals.vpdq_type import parse_line
 from ..model import ListFormatError, Record, Signal
 from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["ThreatExchangeFormat", "TE_TYPES"]
 
 # ThreatExchange type name → Vigil signal type.
-TE_TYPES = {"pdq": "pdq", "video_md5": "md5", "photo_md5": "md5", "md5": "md5", "video_sha256": "sha256",
-            "sha256": "sha256", "vpdq": "vpdq"}
-_WRITE_AS = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "vpdq": "vpdq"}
+TE_TYPES = {"pdq": PDQ.name, "video_md5": MD5.name, "photo_md5": MD5.name, "md5": MD5.name,
+            "video_sha256": SHA256.name, "sha256": SHA256.name, "vpdq": VPDQ.name}
+# Vigil signal type → the ThreatExchange type name it is written with.
+_WRITE_AS = {PDQ.name: "pdq", MD5.name: "video_md5", SHA256.name: "video_sha256", VPDQ.name: "vpdq"}
 # Types python-threatexchange knows that Vigil does not match (enough to recognise a TE file).
 _OTHER_TYPES = frozenset({"url", "raw_text", "url_md5", "text_md5", "trend_query", "tlsh", "video_tmk_pdqf",
                           "pdq_ocr", "clip"})
@@ -47,7 +50,7 @@ def _vpdq_from_te(value: str) -> str:
     """Vigil's vPDQ text (``frame,quality,hex,timestamp`` lines) from any form TE uses; ValueError if none."""
     text = value.strip()
     if not text.startswith(("[", "{")):
-        return Signal.of("vpdq", text).value
+        return Signal.of(VPDQ.name, text).value
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -68,25 +71,21 @@ def _vpdq_from_te(value: str) -> str:
         raise ValueError("a vPDQ value must be a JSON list of features")
     if not lines:
         raise ValueError("empty vPDQ value")
-    from ...signals.vpdq import parse_line  # late, as in model.py: the video stack is heavy to import
-
     for line in lines:
         feature = parse_line(line)
         if not 0 <= feature.quality <= 100 or feature.timestamp < 0:
             raise ValueError(f"vPDQ feature out of range: {line[:80]!r}")
-    return Signal.of("vpdq", "\n".join(lines)).value
+    return Signal.of(VPDQ.name, "\n".join(lines)).value
 
 
 def _vpdq_to_te(value: str) -> str:
-    from ...signals.vpdq import parse_line
-
     features = [parse_line(line) for line in value.splitlines() if line.strip()]
     return json.dumps([f"{f.hash},{f.quality},{f.timestamp:.3f}" for f in features])
 
 
 def entry_id(signal: Signal) -> str:
     """The id of a TE entry: its value, or for vPDQ a digest of it."""
-    if signal.type == "vpdq":
+    if signal.type == VPDQ.name:
         return "vpdq:" + hashlib.sha1(signal.value.encode(), usedforsecurity=False).hexdigest()
     return signal.value
 
@@ -119,7 +118,7 @@ class ThreatExchangeFormat:
                 notes.skip(f"signal type {te_type!r} is not matched by Vigil")
                 continue
             try:
-                signal = Signal("vpdq", _vpdq_from_te(value)) if kind == "vpdq" else Signal.of(kind, value)
+                signal = Signal(kind, _vpdq_from_te(value)) if kind == VPDQ.name else Signal.of(kind, value)
             except ValueError as exc:
                 raise ListFormatError(f"{te_type}: {exc}", source=source, line=number) from None
             yield Record(entry_id(signal), [signal], metadata={"te_type": te_type})
@@ -135,7 +134,7 @@ class ThreatExchangeFormat:
                     continue
                 name = given if isinstance(given, str) and TE_TYPES.get(given) == signal.type \
                     else _WRITE_AS[signal.type]
-                value = _vpdq_to_te(signal.value) if signal.type == "vpdq" else signal.value
+                value = _vpdq_to_te(signal.value) if signal.type == VPDQ.name else signal.value
                 batch.append(f"{name} {value}\n")
             if len(batch) >= 1000:
                 out.write("".join(batch).encode())

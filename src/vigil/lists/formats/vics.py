@@ -15,7 +15,7 @@ Record mapping (a Media object → a Record):
   updated file updates entries instead of duplicating them.
 * signals: ``MD5`` → md5, ``SHA1`` → sha1, ``PhotoDNA`` → photodna, then each of
   ``AlternativeHashes`` (``[{"HashName": "PDQ", "HashValue": hex}]``) whose name Vigil
-  knows (:func:`~vigil.lists.model.signal_name`, any case). Unknown ones stay in
+  knows (``_FROM_VICS``, any case). Unknown ones stay in
   ``metadata["AlternativeHashes"]`` as given, so they are written back.
 * category: ``str(Category)`` (None when null), with the scheme of the file:
 
@@ -62,7 +62,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, ClassVar
 
-from ..model import HEX_SIGNALS, ListFormatError, Record, Signal, normalise_hex, parse_bool, signal_name
+from ...signals import MD5, PDQ, SHA1, SHA256, SIGNALS, VPDQ
+from ..model import PHOTODNA, ListFormatError, Record, Signal, parse_bool
 from ._jsonstream import JsonReader
 from .base import ReadNotes, ReadOptions, sniff_text
 
@@ -77,7 +78,11 @@ _FLAGS = frozenset({"VictimIdentified", "OffenderIdentified", "IsDistributed", "
 _IS_FLAG = re.compile(r"Is[A-Z]")
 # Fields the writer makes from the record itself; metadata of the same name is not written over them.
 _OWN = frozenset({"MediaID", "Category", "MD5", "SHA1", "PhotoDNA", "AlternativeHashes"})
-_HASH_NAMES = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "pdq": "PDQ", "vpdq": "vPDQ", "photodna": "PhotoDNA"}
+# VICS names of signals (AlternativeHashes' HashName), as written; read in any case, and with the
+# hyphens some tools put in.
+_TO_VICS = {MD5.name: "MD5", SHA1.name: "SHA1", SHA256.name: "SHA256", PDQ.name: "PDQ", VPDQ.name: "vPDQ",
+            PHOTODNA: "PhotoDNA"}
+_FROM_VICS = {vics.lower(): name for name, vics in _TO_VICS.items()} | {"sha-1": SHA1.name, "sha-256": SHA256.name}
 _LOOKAHEAD = 1000
 
 
@@ -280,9 +285,9 @@ def _bad(message: str, source: str, n: int) -> ListFormatError:
     return ListFormatError(message, source=source, record=n)
 
 
-_HEX = {kind: re.compile(f"[0-9a-f]{{{length}}}") for kind, length in HEX_SIGNALS.items()}
-_MD5 = _HEX["md5"].fullmatch
-_SHA1 = _HEX["sha1"].fullmatch
+_HEX = {s.name: re.compile(f"[0-9a-f]{{{s.hex_digits}}}") for s in SIGNALS.hex_types()}
+_MD5 = _HEX[MD5.name].fullmatch
+_SHA1 = _HEX[SHA1.name].fullmatch
 _BOOLS = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False}
 
 
@@ -306,7 +311,7 @@ class _MediaReader:
             if _HEX[kind].fullmatch(text):
                 return text
             try:
-                return normalise_hex(kind, value)  # surrounding spaces; or the error message
+                return SIGNALS[kind].normalise(value)  # surrounding spaces; or the error message
             except ValueError as exc:
                 raise _bad(f"{field}: {exc}", self.source, n) from None
         raise _bad(f"{field} must be a string of hex digits, not {value!r}", self.source, n)
@@ -330,20 +335,20 @@ class _MediaReader:
         value = meta.pop("MD5", None)
         md5 = value.lower() if value.__class__ is str else None
         if md5 is None or not _MD5(md5):
-            md5 = self._hex(value, "MD5", "md5", n)
+            md5 = self._hex(value, "MD5", MD5.name, n)
         if md5 is not None:
-            signals.append(Signal("md5", md5))
+            signals.append(Signal(MD5.name, md5))
         value = meta.pop("SHA1", None)
         sha1 = value.lower() if value.__class__ is str else None
         if sha1 is None or not _SHA1(sha1):
-            sha1 = self._hex(value, "SHA1", "sha1", n)
+            sha1 = self._hex(value, "SHA1", SHA1.name, n)
         if sha1 is not None:
-            signals.append(Signal("sha1", sha1))
+            signals.append(Signal(SHA1.name, sha1))
         photodna = meta.pop("PhotoDNA", None)
         if photodna is not None and photodna != "":
             if not isinstance(photodna, str):
                 raise _bad(f"PhotoDNA must be a string, not {photodna!r}", self.source, n)
-            signals.append(Signal("photodna", photodna.strip()))
+            signals.append(Signal(PHOTODNA, photodna.strip()))
         alternatives = meta.pop("AlternativeHashes", None)
         if alternatives:
             unknown = self._alternatives(alternatives, signals, n)
@@ -393,7 +398,7 @@ class _MediaReader:
             if not isinstance(name, str):
                 raise _bad(f"an AlternativeHashes item needs HashName and HashValue: {alt!r}", self.source, n)
             if name not in self._names:
-                self._names[name] = signal_name(name)
+                self._names[name] = _FROM_VICS.get(name.strip().lower())
             kind = self._names[name]
             if kind is None:
                 unknown.append(alt)
@@ -414,6 +419,15 @@ class _MediaReader:
         return unknown
 
 
+# The signals a Media carries in fields of their own (the first of each type; others go to AlternativeHashes).
+_FIELDS = (MD5.name, SHA1.name, PHOTODNA)
+
+
+def _is_hex(name: str) -> bool:
+    known = SIGNALS.get(name)
+    return known is not None and known.hex_digits is not None
+
+
 def _category_value(category: str) -> int | str:
     """VICS categories are numbers; a code that is not one is kept as text."""
     text = category.strip()
@@ -430,25 +444,25 @@ def _to_media(record: Record, n: int, scheme: str) -> dict[str, Any]:
     for s in record.signals:
         if s.derived is not None:
             continue
-        if s.type in ("md5", "sha1", "photodna") and s.type not in first:
+        if s.type in _FIELDS and s.type not in first:
             first[s.type] = s
         else:
             rest.append(s)
-    if "md5" in first:
-        media["MD5"] = first["md5"].value.upper()
-    if "sha1" in first:
-        media["SHA1"] = first["sha1"].value.upper()
+    if MD5.name in first:
+        media["MD5"] = first[MD5.name].value.upper()
+    if SHA1.name in first:
+        media["SHA1"] = first[SHA1.name].value.upper()
     for key, value in meta.items():
         if key in _OWN or not _is_vics_key(key):
             continue
         if isinstance(value, bool) and (key in _FLAGS or _IS_FLAG.match(key)):
             value = "true" if value else "false"
         media[key] = value
-    if "photodna" in first:
-        media["PhotoDNA"] = first["photodna"].value
+    if PHOTODNA in first:
+        media["PhotoDNA"] = first[PHOTODNA].value
     alternatives: list[Any] = [
-        {"HashName": _HASH_NAMES.get(s.type, s.type),
-         "HashValue": s.value.upper() if s.type in HEX_SIGNALS else s.value}
+        {"HashName": _TO_VICS.get(s.type, s.type),
+         "HashValue": s.value.upper() if _is_hex(s.type) else s.value}
         for s in rest
     ]
     extra = meta.get("AlternativeHashes")
