@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
 import typer.main
 
-from conftest import ROOT
+from conftest import BUNDLED_REFDATA, ROOT
 from vigil.cli.main import app
 
 
@@ -65,3 +70,20 @@ def test_every_scan_demo_and_case_option_is_in_the_readme() -> None:
         for opt in _options(cmd):
             bare = opt.split("/")[0]
             assert f"`{bare}" in readme, f"{name} {opt} is not documented in README.md"
+
+
+def test_the_readmes_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("## Library", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    photo = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
+    shutil.copy(photo, tmp_path / "photo.jpg")
+    shutil.copy(BUNDLED_REFDATA / "videos/pattern-sd-grey-bar.mp4", tmp_path / "clip.mp4")
+    shutil.copy(ROOT / "tests/data/formats/ncmec_v2_entries_response.xml", tmp_path / "ncmec.xml")
+    (tmp_path / "evidence").mkdir()
+    shutil.copy(photo, tmp_path / "evidence" / "renamed.dat")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md (Library)", "exec"), namespace)  # noqa: S102 - our own README
+    assert namespace["outcome"].hits == 1  # the renamed copy of the listed photo
+    assert "'list': 'ours'" in capsys.readouterr().out  # the photo matched by its listed md5

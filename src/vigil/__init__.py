@@ -21,7 +21,7 @@ from .errors import (
     UsageError,
     VigilError,
 )
-from .hashing import FileResult, HashOptions, hash_file, hash_files
+from .hashing import FileResult, HashOptions, hash_bytes, hash_file, hash_files, hash_stream
 from .media.limits import Limits
 from .media.sniff import Kind
 from .signals.mode import Mode
@@ -41,6 +41,8 @@ __all__ = [
     "UsageError",
     "VigilError",
     "__version__",
+    "hash_bytes",
     "hash_file",
     "hash_files",
+    "hash_stream",
 ]
