@@ -14,9 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from vigil.errors import InputUnusable, UsageError
+from vigil.errors import InputUnusable, ListFormatError, UsageError
 from vigil.lists import ListKind, Record, Signal, catalog, import_records, iter_records, revoke
-from vigil.lists.model import ListFormatError
 from vigil.store import Store
 from vigil.store.schema import imports, metadata
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import InputUnusable, UsageError
+from ..errors import InputUnusable, NotFound, UsageError
 from ..store import Store
 from ..store.schema import entries, imports, lists
 from .model import Record, signals_from_json
@@ -122,7 +122,7 @@ def get_list(conn: Connection, name: str) -> ListInfo:
     if found is None:
         known = conn.execute(select(lists.c.name).order_by(lists.c.name).limit(20)).scalars().all()
         hint = f"; lists here: {', '.join(known)}" if known else "; this database has no lists yet"
-        raise UsageError(f"no list named {name!r}{hint}")
+        raise NotFound(f"no list named {name!r}{hint}")
     return found
 
 

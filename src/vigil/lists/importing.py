@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select, update
 
-from ..errors import InputUnusable
+from ..errors import InputUnusable, StoreUnusable
 from ..evidence.sources import display_path, open_readonly
 from ..store import Store
 from ..store.schema import entries, imports, lists
@@ -82,7 +82,7 @@ def record_action(conn: Connection, info: ListInfo, action: str, *, format: str 
         added=0, updated=0, unchanged=0, revoked=0))
     pk = result.inserted_primary_key
     if pk is None:
-        raise RuntimeError("the database did not return the new import's id")
+        raise StoreUnusable("the database did not return the new import's id")
     act = _Action(id=int(pk[0]))
     yield act
     stamp = now()

@@ -16,14 +16,13 @@ from typing import Any
 
 import orjson
 
-from ..errors import InputUnusable
+from ..errors import InvalidValue
 
 __all__ = [
     "HEX_SIGNALS",
     "MATCHABLE",
     "Signal",
     "Record",
-    "ListFormatError",
     "normalise_hex",
     "parse_bool",
     "signal_name",
@@ -49,38 +48,17 @@ _ALIASES: dict[str, str] = {
 }
 
 
-class ListFormatError(InputUnusable):
-    """A hash-list file that cannot be read; says where (line or record) and why.
-
-    Raised before anything of the file is kept: an import is all or nothing.
-    """
-
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
-                 record: int | None = None) -> None:
-        where = []
-        if source:
-            where.append(source)
-        if line is not None:
-            where.append(f"line {line}")
-        if record is not None:
-            where.append(f"record {record}")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
-        self.source = source
-        self.line = line
-        self.record = record
-
-
 def signal_name(name: str) -> str | None:
     """Vigil's name for a signal type as a list spells it (``PDQ``, ``SHA-1``), or None."""
     return _ALIASES.get(name.strip().lower())
 
 
 def normalise_hex(signal: str, value: str) -> str:
-    """Lower-case hex of the right length for ``signal``; ValueError otherwise."""
+    """Lower-case hex of the right length for ``signal``; InvalidValue otherwise."""
     text = value.strip().lower()
     want = HEX_SIGNALS[signal]
     if len(text) != want or _HEX.fullmatch(text) is None:
-        raise ValueError(f"not a {signal} value ({want} hex digits): {value.strip()[:80]!r}")
+        raise InvalidValue(f"not a {signal} value ({want} hex digits): {value.strip()[:80]!r}")
     return text
 
 
@@ -97,7 +75,7 @@ def parse_bool(value: object) -> bool | None:
         return True
     if text in ("false", "0", "no", "n"):
         return False
-    raise ValueError(f"not a true/false value: {str(value)[:40]!r}")
+    raise InvalidValue(f"not a true/false value: {str(value)[:40]!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +95,7 @@ class Signal:
 
     @classmethod
     def of(cls, type_: str, value: str, quality: int | None = None, derived: str | None = None) -> Signal:
-        """A signal with its value checked and normalised (ValueError if malformed)."""
+        """A signal with its value checked and normalised (InvalidValue if malformed)."""
         if type_ in HEX_SIGNALS:
             value = normalise_hex(type_, value)
         elif type_ == "vpdq":
@@ -125,9 +103,9 @@ class Signal:
         else:
             value = value.strip()
             if not value:
-                raise ValueError(f"empty {type_} value")
+                raise InvalidValue(f"empty {type_} value")
         if quality is not None and not 0 <= quality <= 100:
-            raise ValueError(f"quality must be 0-100, not {quality}")
+            raise InvalidValue(f"quality must be 0-100, not {quality}")
         return cls(type_, value, quality, derived)
 
     def to_json(self) -> list[object]:
@@ -148,7 +126,7 @@ def _normalise_vpdq(value: str) -> str:
 
     lines = [line for line in value.replace(";", "\n").splitlines() if line.strip()]
     if not lines:
-        raise ValueError("empty vpdq value")
+        raise InvalidValue("empty vpdq value")
     return "\n".join(parse_line(line).to_line() for line in lines)
 
 

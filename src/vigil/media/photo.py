@@ -14,7 +14,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import CorruptMedia, MediaTooLarge
+from ..errors import CorruptMedia, InvalidValue, MediaTooLarge
 from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["open_photo", "load_rgb", "decode_rgb"]
@@ -115,7 +115,7 @@ def decode_rgb(image: Image.Image, *, reduce: int = 1) -> np.ndarray:
     """
     if reduce not in (1, 2, 4, 8):
         image.close()
-        raise ValueError(f"reduce must be 1, 2, 4 or 8, not {reduce}")
+        raise InvalidValue(f"reduce must be 1, 2, 4 or 8, not {reduce}")
     try:
         fast_png = _png_with_spng(image)
         if fast_png is not None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from ..errors import InvalidValue, UsageError
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.video import VideoFrame, VideoInfo, decoded_frames, keyframes
 from ..run import default_jobs
@@ -49,12 +49,16 @@ def parse_line(line: str) -> VpdqFeature:
     """Read one ``frame,quality,hex,timestamp`` line (the reference text form)."""
     parts = line.strip().split(",")
     if len(parts) != 4:
-        raise ValueError(f"not a vPDQ line (want frame,quality,hex,timestamp): {line.strip()[:80]!r}")
+        raise InvalidValue(f"not a vPDQ line (want frame,quality,hex,timestamp): {line.strip()[:80]!r}")
     frame, quality, hexhash, ts = parts
     hexhash = hexhash.lower()
     if len(hexhash) != 64 or any(c not in "0123456789abcdef" for c in hexhash):
-        raise ValueError(f"not a 64-digit PDQ hex hash: {hexhash[:80]!r}")
-    return VpdqFeature(int(frame), int(quality), hexhash, float(ts))
+        raise InvalidValue(f"not a 64-digit PDQ hex hash: {hexhash[:80]!r}")
+    try:
+        return VpdqFeature(int(frame), int(quality), hexhash, float(ts))
+    except ValueError:
+        raise InvalidValue(f"not a vPDQ line (frame and quality are integers, timestamp a number): "
+                           f"{line.strip()[:80]!r}") from None
 
 
 def format_lines(features: Iterable[VpdqFeature]) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol
 
-from ...errors import UsageError
-from ..model import ListFormatError, Record
+from ...errors import ListFormatError, UsageError
+from ..model import Record
 
 __all__ = ["ListFormat", "ReadOptions", "ReadNotes", "FORMATS", "get_format", "detect_format"]
 
@@ -87,7 +87,7 @@ def _registry(formats: Iterable[ListFormat]) -> dict[str, ListFormat]:
     out: dict[str, ListFormat] = {}
     for fmt in formats:
         if fmt.name in out:
-            raise RuntimeError(f"two list formats are named {fmt.name!r}")
+            raise UsageError(f"two list formats are named {fmt.name!r}")
         out[fmt.name] = fmt
     return out
 

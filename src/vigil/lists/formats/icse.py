@@ -19,7 +19,8 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
-from ..model import ListFormatError, Record, Signal, parse_bool
+from ...errors import ListFormatError
+from ..model import Record, Signal, parse_bool
 from . import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["IcseFormat", "HEADER"]

@@ -51,7 +51,8 @@ from xml.sax.saxutils import escape, quoteattr
 import defusedxml  # no stubs are published for defusedxml
 import defusedxml.ElementTree as DET
 
-from ..model import ListFormatError, Record, Signal, signal_name
+from ...errors import ListFormatError
+from ..model import Record, Signal, signal_name
 from . import ReadNotes, ReadOptions, sniff_text
 
 __all__ = ["NcmecFormat", "NAMESPACE", "SCHEME"]

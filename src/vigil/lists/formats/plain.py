@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, ClassVar
 
-from ...errors import UsageError
-from ..model import HEX_SIGNALS, ListFormatError, Record, Signal, signal_name
+from ...errors import ListFormatError, UsageError
+from ..model import HEX_SIGNALS, Record, Signal, signal_name
 from . import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["PlainFormat"]

@@ -25,7 +25,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
-from ..model import ListFormatError, Record, Signal
+from ...errors import ListFormatError
+from ..model import Record, Signal
 from . import ReadNotes, ReadOptions, sniff_text
 from ._jsonstream import JsonReader
 

@@ -62,7 +62,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, ClassVar
 
-from ..model import HEX_SIGNALS, ListFormatError, Record, Signal, normalise_hex, parse_bool, signal_name
+from ...errors import ListFormatError
+from ..model import HEX_SIGNALS, Record, Signal, normalise_hex, parse_bool, signal_name
 from . import ReadNotes, ReadOptions, sniff_text
 from ._jsonstream import JsonReader
 
