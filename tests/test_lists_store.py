@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from vigil.errors import InputUnusable, ListFormatError, UsageError
+from vigil.errors import InputUnusable, ListFormatError, StoreUnusable, UsageError
 from vigil.lists import ListKind, Record, Signal, catalog, import_records, iter_records, revoke
 from vigil.store import Store
 from vigil.store.schema import imports, metadata
@@ -154,3 +154,23 @@ def test_import_file_in_this_or_a_reader_process(store: Store, tmp_path: Path, p
     with pytest.raises(ListFormatError, match=r"record 9\d\d\d"):
         import_file(store, bad, "other", pipeline=pipeline)
     assert [i.name for i in catalog.all_lists(store)] == ["l"]
+
+
+@pytest.mark.parametrize("head", [b"", b"SQLite format 3\x00"])
+def test_a_file_that_is_not_a_database_is_refused_with_one_line(tmp_path: Path, head: bytes,
+                                                                 capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_bytes(head + bytes(range(256)) * 16)
+    with pytest.raises(StoreUnusable, match=r"cannot open the database .*notes\.db: file is not a database") as caught:
+        Store.open(bad)
+    assert (caught.value.exit_code, caught.value.http_status) == (3, 503)
+    # The command says it in one line and exits 3, without SQLAlchemy's stack trace.
+    from vigil.cli.main import main
+
+    monkeypatch.setattr("sys.argv", ["vigil", "lists", "ls", "--db", str(bad)])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 3
+    err = capsys.readouterr().err
+    assert err.startswith("vigil: cannot open the database") and err.count("\n") == 1 and "Traceback" not in err

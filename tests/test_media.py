@@ -146,3 +146,30 @@ def test_truncated_png_is_corrupt_media_whichever_decoder_sees_it() -> None:
     data = _encode(Image.open(PHOTO).convert("RGB"), "PNG")
     with pytest.raises(CorruptMedia, match="truncated"):
         load_rgb(data[: len(data) // 2])
+
+
+def _png(side: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.full((side, side, 3), 50, np.uint8)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("data", [PHOTO.read_bytes()[:5000], _png(300)[:200]], ids=["jpeg", "png"])
+def test_a_thumbnail_of_a_truncated_photo_is_a_media_error_not_pillows(data: bytes) -> None:
+    from vigil.media.thumbs import photo_thumbnail
+
+    with pytest.raises(CorruptMedia, match="photo cannot be decoded: image file is truncated"):
+        photo_thumbnail(data, Limits())
+
+
+def test_a_video_frame_pyav_cannot_convert_is_a_media_error() -> None:
+    import av.error
+
+    from vigil.media.video import VideoFrame
+
+    class Frame:
+        def to_ndarray(self, **_: object) -> np.ndarray:
+            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    with pytest.raises(CorruptMedia, match="video frame 7 cannot be converted to RGB: Invalid data found"):
+        VideoFrame(7, 0.25, Frame()).rgb()

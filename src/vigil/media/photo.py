@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import numpy as np
@@ -17,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import CorruptMedia, InvalidValue, MediaTooLarge
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["open_photo", "load_rgb", "decode_rgb"]
+__all__ = ["open_photo", "load_rgb", "decode_rgb", "pillow_errors"]
 
 import pillow_heif
 
@@ -30,6 +32,19 @@ except ImportError:  # pragma: no cover - a declared dependency; Pillow decodes 
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
                   EOFError, IndexError, TypeError, KeyError, ZeroDivisionError)
+
+
+@contextmanager
+def pillow_errors() -> Iterator[None]:
+    """Pillow's complaints while it decodes, as Vigil's: a photo that Pillow cannot decode is
+    CorruptMedia, one that does not fit in memory MediaTooLarge; Pillow's own exceptions never
+    reach the caller (they are many, and say nothing of the file)."""
+    try:
+        yield
+    except MemoryError as exc:
+        raise MediaTooLarge("photo does not fit in memory") from exc
+    except _DECODE_ERRORS as exc:
+        raise CorruptMedia(f"photo cannot be decoded: {exc}") from exc
 
 
 def open_photo(source: str | os.PathLike[str] | BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
@@ -117,18 +132,15 @@ def decode_rgb(image: Image.Image, *, reduce: int = 1) -> np.ndarray:
         image.close()
         raise InvalidValue(f"reduce must be 1, 2, 4 or 8, not {reduce}")
     try:
-        fast_png = _png_with_spng(image)
-        if fast_png is not None:
-            if reduce == 1:
-                return fast_png
-            return np.asarray(Image.fromarray(fast_png).reduce(reduce))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # palette transparency notes and the like
-            rgb = _convert_reduced(image, reduce)
-        return np.asarray(rgb)
-    except MemoryError as exc:
-        raise MediaTooLarge("photo does not fit in memory") from exc
-    except _DECODE_ERRORS as exc:
-        raise CorruptMedia(f"photo cannot be decoded: {exc}") from exc
+        with pillow_errors():
+            fast_png = _png_with_spng(image)
+            if fast_png is not None:
+                if reduce == 1:
+                    return fast_png
+                return np.asarray(Image.fromarray(fast_png).reduce(reduce))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # palette transparency notes and the like
+                rgb = _convert_reduced(image, reduce)
+            return np.asarray(rgb)
     finally:
         image.close()
