@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -30,6 +30,8 @@ __all__ = [
     "iter_records",
     "revoke",
     "update_settings",
+    "change_list",
+    "settings_of",
     "now",
     "check_list_name",
 ]
@@ -167,19 +169,33 @@ def list_imports(store: Store, name: str, *, limit: int = 20) -> list[ImportInfo
     ) for r in rows]
 
 
-def update_settings(store: Store, name: str, *, settings: dict[str, object] | None = None,
+def settings_of(base: ListSettings, settings: ListSettings | Mapping[str, object] | None) -> ListSettings:
+    """``settings`` as a list's whole settings: given whole, or as changes by name to ``base``
+    (checked: UsageError for an unknown name or a value out of range)."""
+    if settings is None:
+        return base
+    return settings if isinstance(settings, ListSettings) else base.changed(settings)
+
+
+def change_list(conn: Connection, info: ListInfo, *, settings: ListSettings | Mapping[str, object] | None = None,
+                source: str | None = None, kind: ListKind | None = None) -> ListInfo:
+    """Set a list's match settings (whole, or changes by name), source and kind, in ``conn``'s transaction;
+    what is None stays as it is."""
+    values: dict[str, object] = {"updated_at": now()}
+    if settings:
+        values["settings"] = settings_of(info.settings, settings).to_json()
+    if source is not None:
+        values["source"] = source
+    if kind is not None:
+        values["kind"] = kind.value
+    conn.execute(update(lists).where(lists.c.id == info.id).values(**values))
+    return get_list(conn, info.name)
+
+
+def update_settings(store: Store, name: str, *, settings: ListSettings | Mapping[str, object] | None = None,
                     source: str | None = None, kind: ListKind | None = None) -> ListInfo:
     with store.begin() as conn:
-        info = get_list(conn, name)
-        values: dict[str, object] = {"updated_at": now()}
-        if settings:
-            values["settings"] = info.settings.changed(settings).to_json()
-        if source is not None:
-            values["source"] = source
-        if kind is not None:
-            values["kind"] = kind.value
-        conn.execute(update(lists).where(lists.c.id == info.id).values(**values))
-        return get_list(conn, name)
+        return change_list(conn, get_list(conn, name), settings=settings, source=source, kind=kind)
 
 
 def iter_records(store: Store, name: str, *, include_revoked: bool = True,
