@@ -2,6 +2,11 @@
 
 The pixel count is read from the header and checked before a single pixel is
 decoded, so a 30000x30000 PNG costs a few kilobytes of reading, not gigabytes.
+
+Vigil's limit (``Limits.max_pixels``, per call) replaces Pillow's own, which is a process-wide
+setting (``Image.MAX_IMAGE_PIXELS``): it is switched off once, here, when this module is imported.
+Setting it around each call, as before, raced once threads decode: one thread's restore could undo
+another's, so Pillow's check fired or not by timing, and the setting could stay changed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ try:
 except ImportError:  # pragma: no cover - a declared dependency; Pillow decodes PNGs without it
     pyspng = None
 
+Image.MAX_IMAGE_PIXELS = None  # Limits.max_pixels applies instead (above)
+
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
                   EOFError, IndexError, TypeError, KeyError, ZeroDivisionError)
 
@@ -49,17 +56,14 @@ def pillow_errors() -> Iterator[None]:
 
 def open_photo(source: str | os.PathLike[str] | BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     """Open a photo and check its size from the header; nothing is decoded yet."""
-    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
-        # Our own limit applies (below), with a message that names the size.
-        Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(source)
+    except Image.DecompressionBombError as exc:  # only if the process set Pillow's limit again
+        raise MediaTooLarge(f"Pillow's own pixel limit (set in this process) refused the photo: {exc}") from exc
     except _DECODE_ERRORS as exc:
         raise CorruptMedia(f"cannot read photo header: {exc}") from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = pillow_limit
     width, height = image.size
     if width <= 0 or height <= 0:
         raise CorruptMedia(f"photo has no pixels ({width}x{height})")
