@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+import types
+from pathlib import Path
+
+import pytest
 import typer.main
 
 from conftest import ROOT
@@ -65,3 +71,31 @@ def test_every_scan_demo_and_case_option_is_in_the_readme() -> None:
         for opt in _options(cmd):
             bare = opt.split("/")[0]
             assert f"`{bare}" in readme, f"{name} {opt} is not documented in README.md"
+
+
+def test_list_settings_are_declared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SETTINGS alone declares each setting's default: ListSettings, the --setting help and the README
+    table (above) follow it. Changing a default in SETTINGS changes ListSettings' with it."""
+    from vigil.lists import settings
+
+    assert [f.name for f in dataclasses.fields(settings.ListSettings)] == [s.name for s in settings.SETTINGS]
+    assert settings.ListSettings().as_dict() == {s.name: s.default for s in settings.SETTINGS}
+    path = Path(settings.__file__)
+    source = path.read_text()
+    changed = source.replace('Setting("pdq_threshold", int, 31,', 'Setting("pdq_threshold", int, 29,')
+    assert changed != source
+    copy = types.ModuleType("vigil.lists._settings_copy")
+    copy.__package__ = "vigil.lists"
+    monkeypatch.setitem(sys.modules, copy.__name__, copy)
+    exec(compile(changed, str(path), "exec"), copy.__dict__)
+    assert copy.ListSettings().pdq_threshold == 29
+
+
+def test_the_setting_option_names_every_setting_and_its_default() -> None:
+    from vigil.lists.settings import SETTINGS
+
+    lists = typer.main.get_command(app).commands["lists"].commands  # type: ignore[attr-defined]
+    for name in ("import", "add-media", "set"):
+        (option,) = [p for p in lists[name].params if "--setting" in p.opts]
+        for s in SETTINGS:
+            assert f"{s.name}={s.default:g}" in option.help, (name, s.name)

@@ -29,7 +29,8 @@ app = typer.Typer(help="Hash lists: import the field's formats, add your own med
                   no_args_is_help=True)
 
 _FORMAT_HELP = "Format (default: detected from the content): " + ", ".join(sorted(FORMATS))
-_SETTING_HELP = "A match setting NAME=VALUE (repeatable): " + ", ".join(s.name for s in SETTINGS)
+_SETTING_HELP = "A match setting NAME=VALUE (repeatable); the defaults: " + ", ".join(
+    f"{s.name}={s.default:g}" for s in SETTINGS)
 
 
 def _kind(allow: bool | None) -> ListKind | None:
