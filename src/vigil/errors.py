@@ -1,21 +1,21 @@
 """Vigil's errors, one tree, translated to messages and exit codes at the edges.
 
     VigilError                 anything Vigil reports on purpose               exit 1  HTTP 500
-    ├── UsageError             the caller asked for something impossible      exit 2  HTTP 400
+    ├── UsageError             the caller asked for something impossible       exit 2  HTTP 400
     │   ├── InvalidValue       a malformed value: hash text, a limit, an array exit 2  HTTP 422
     │   └── NotFound           a named thing (a list) does not exist           exit 2  HTTP 404
     ├── InputUnusable          an input or dependency that cannot be used      exit 3  HTTP 422
     │   ├── ListFormatError    a hash-list file that cannot be read            exit 3  HTTP 422
     │   ├── NotRegular         a device, pipe or socket in the evidence        exit 3  HTTP 422
     │   ├── IndexCorrupt       a saved match index that is missing or damaged  exit 3  HTTP 500
-    │   │   └── CacheUnreadable  a compiled list's cache (rebuilt, not shown) exit 3  HTTP 500
+    │   │   └── CacheUnreadable  a compiled list's cache (rebuilt, not shown)  exit 3  HTTP 500
     │   └── StoreUnusable      the database cannot be opened or failed         exit 3  HTTP 503
     ├── MediaError             one file cannot be hashed as media (a row)      exit 3  HTTP 422
     │   ├── NotMedia           no photo or video signature in the content
     │   ├── MediaTooLarge      pixel count or frame size over the limit, refused before decoding
     │   ├── DecodeTimeout      decoding ran past the time limit
     │   └── CorruptMedia       the decoder rejected the content (truncated, damaged)
-    └── VerifyFailed           a case's log or reports were changed           exit 1  HTTP 422
+    └── VerifyFailed           a case's log or reports were changed            exit 1  HTTP 422
 
 Every message is one line that says what is wrong and, where it helps, what to do.
 
