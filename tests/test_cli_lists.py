@@ -99,3 +99,23 @@ def test_revoke_and_match_hash_lines(tmp_path: Path) -> None:
 def test_match_needs_paths_or_hashes(tmp_path: Path) -> None:
     code, _, err = vigil(tmp_path / "v.db", "match")
     assert code == 2 and "--hashes" in err
+
+
+def test_import_into_an_existing_list_sets_its_source_kind_and_settings(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from vigil.cli.main import app
+    from vigil.lists import describe_list
+
+    db = tmp_path / "v.db"
+
+    def run(*args: str | Path) -> None:
+        with pytest.raises(SystemExit) as exited:
+            app([*map(str, args), "--db", str(db)])
+        assert exited.value.code in (0, None), capsys.readouterr().err
+
+    run("lists", "import", DATA / "icse_hashset.csv", "--list", "x", "--setting", "pdq_quality=60")
+    run("lists", "import", DATA / "icse_hashset.csv", "--list", "x", "--source", "INTERPOL", "--allow",
+        "--setting", "pdq_threshold=20")
+    info = describe_list(Store.open(db), "x")
+    assert (info.source, info.kind.value, info.settings.pdq_threshold, info.settings.pdq_quality) == \
+        ("INTERPOL", "allow", 20, 60)

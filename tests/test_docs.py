@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +90,31 @@ def test_the_readmes_library_example_runs(tmp_path: Path, monkeypatch: pytest.Mo
     exec(compile(code, "README.md (Library)", "exec"), namespace)
     assert namespace["outcome"].hits == 1  # the renamed copy of the listed photo
     assert "'list': 'ours'" in capsys.readouterr().out  # the photo matched by its listed md5
+
+
+def test_list_settings_are_declared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SETTINGS alone declares each setting's default: ListSettings, the --setting help and the README
+    table (above) follow it. Changing a default in SETTINGS changes ListSettings' with it."""
+    from vigil.lists import settings
+
+    assert [f.name for f in dataclasses.fields(settings.ListSettings)] == [s.name for s in settings.SETTINGS]
+    assert settings.ListSettings().as_dict() == {s.name: s.default for s in settings.SETTINGS}
+    path = Path(settings.__file__)
+    source = path.read_text()
+    changed = source.replace('Setting("pdq_threshold", int, 31,', 'Setting("pdq_threshold", int, 29,')
+    assert changed != source
+    copy = types.ModuleType("vigil.lists._settings_copy")
+    copy.__package__ = "vigil.lists"
+    monkeypatch.setitem(sys.modules, copy.__name__, copy)
+    exec(compile(changed, str(path), "exec"), copy.__dict__)
+    assert copy.ListSettings().pdq_threshold == 29
+
+
+def test_the_setting_option_names_every_setting_and_its_default() -> None:
+    from vigil.lists.settings import SETTINGS
+
+    lists = typer.main.get_command(app).commands["lists"].commands  # type: ignore[attr-defined]
+    for name in ("import", "add-media", "set"):
+        (option,) = [p for p in lists[name].params if "--setting" in p.opts]
+        for s in SETTINGS:
+            assert f"{s.name}={s.default:g}" in option.help, (name, s.name)

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from vigil.errors import UsageError
+from vigil.errors import ListFormatError, UsageError
 from vigil.lists.formats import FORMATS, ListFormat, ReadNotes, ReadOptions, detect_format, get_format
 from vigil.lists.formats._jsonstream import JsonReader
 from vigil.lists.formats.plain import PlainFormat
 from vigil.lists.formats.threatexchange import entry_id
-from vigil.lists.model import ListFormatError, Record, Signal
+from vigil.lists.model import Record, Signal
 
 DATA = Path(__file__).resolve().parent / "data" / "formats"
 MD5 = "de4180e08e3ac406175bd09444183004"

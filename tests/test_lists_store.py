@@ -14,9 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from vigil.errors import InputUnusable, UsageError
+from vigil.errors import InputUnusable, ListFormatError, StoreUnusable, UsageError
 from vigil.lists import ListKind, Record, Signal, catalog, import_records, iter_records, revoke
-from vigil.lists.model import ListFormatError
 from vigil.store import Store
 from vigil.store.schema import imports, metadata
 
@@ -155,3 +154,55 @@ def test_import_file_in_this_or_a_reader_process(store: Store, tmp_path: Path, p
     with pytest.raises(ListFormatError, match=r"record 9\d\d\d"):
         import_file(store, bad, "other", pipeline=pipeline)
     assert [i.name for i in catalog.all_lists(store)] == ["l"]
+
+
+@pytest.mark.parametrize("head", [b"", b"SQLite format 3\x00"])
+def test_a_file_that_is_not_a_database_is_refused_with_one_line(tmp_path: Path, head: bytes,
+                                                                 capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_bytes(head + bytes(range(256)) * 16)
+    with pytest.raises(StoreUnusable, match=r"cannot open the database .*notes\.db: file is not a database") as caught:
+        Store.open(bad)
+    assert (caught.value.exit_code, caught.value.http_status) == (3, 503)
+    # The command says it in one line and exits 3, without SQLAlchemy's stack trace.
+    from vigil.cli.main import main
+
+    monkeypatch.setattr("sys.argv", ["vigil", "lists", "ls", "--db", str(bad)])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 3
+    err = capsys.readouterr().err
+    assert err.startswith("vigil: cannot open the database") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_import_into_an_existing_list_sets_its_source_kind_and_settings_with_the_import(
+        store: Store, tmp_path: Path) -> None:
+    from vigil.lists import ListSettings, import_file
+
+    import_records(store, "l", [rec(1)], settings=ListSettings(pdq_quality=60))
+    import_records(store, "l", [rec(2)], source="NCMEC", kind=ListKind.ALLOW)
+    info = catalog.describe_list(store, "l")
+    assert (info.source, info.kind, info.settings.pdq_quality) == ("NCMEC", ListKind.ALLOW, 60)
+    import_records(store, "l", [rec(2)], settings={"pdq_threshold": 20})
+    info = catalog.describe_list(store, "l")
+    assert (info.source, info.kind, info.settings.pdq_threshold, info.settings.pdq_quality) == \
+        ("NCMEC", ListKind.ALLOW, 20, 60)  # changes by name keep the list's other settings
+
+    def broken() -> Iterator[Record]:
+        yield rec(3)
+        raise ListFormatError("damaged", record=2)
+
+    with pytest.raises(ListFormatError):  # one transaction: a failed import changes neither entries nor the list
+        import_records(store, "l", broken(), source="other", kind=ListKind.BLOCK, settings={"pdq_threshold": 5})
+    info = catalog.describe_list(store, "l")
+    assert (info.source, info.kind, info.settings.pdq_threshold, info.active) == ("NCMEC", ListKind.ALLOW, 20, 2)
+    with pytest.raises(UsageError, match="between 0 and 96"):
+        import_records(store, "l", [rec(4)], settings={"pdq_threshold": 200})
+    assert catalog.describe_list(store, "l").active == 2
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"{md5(5)}\n")
+    import_file(store, listed, "l", source="Project VIC", settings=ListSettings(pdq_threshold=25))
+    info = catalog.describe_list(store, "l")  # whole settings replace the list's
+    assert (info.source, info.kind, info.settings, info.active) == \
+        ("Project VIC", ListKind.ALLOW, ListSettings(pdq_threshold=25), 3)

@@ -146,3 +146,72 @@ def test_truncated_png_is_corrupt_media_whichever_decoder_sees_it() -> None:
     data = _encode(Image.open(PHOTO).convert("RGB"), "PNG")
     with pytest.raises(CorruptMedia, match="truncated"):
         load_rgb(data[: len(data) // 2])
+
+
+def _png(side: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.full((side, side, 3), 50, np.uint8)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("data", [PHOTO.read_bytes()[:5000], _png(300)[:200]], ids=["jpeg", "png"])
+def test_a_thumbnail_of_a_truncated_photo_is_a_media_error_not_pillows(data: bytes) -> None:
+    from vigil.media.thumbs import photo_thumbnail
+
+    with pytest.raises(CorruptMedia, match="photo cannot be decoded: image file is truncated"):
+        photo_thumbnail(data, Limits())
+
+
+def test_a_video_frame_pyav_cannot_convert_is_a_media_error() -> None:
+    import av.error
+
+    from vigil.media.video import VideoFrame
+
+    class Frame:
+        def to_ndarray(self, **_: object) -> np.ndarray:
+            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    with pytest.raises(CorruptMedia, match="video frame 7 cannot be converted to RGB: Invalid data found"):
+        VideoFrame(7, 0.25, Frame()).rgb()
+
+
+def test_threads_opening_photos_with_different_limits_each_get_their_own_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow's pixel limit is one setting for the whole process: open_photo never changes it, so two
+    threads inside Image.open at once (held there together) each get the answer of their own limit."""
+    import threading
+
+    from helpers import write_huge_png
+    from vigil.media import photo
+
+    big = tmp_path / "big.png"
+    write_huge_png(big, 15_000, 15_000)  # 225 MP: over twice Pillow's default limit, which would refuse it
+    before = Image.MAX_IMAGE_PIXELS
+    both_inside = threading.Barrier(2, timeout=10)
+    seen: list[int | None] = []
+    real_open = Image.open
+
+    def held_open(*args: object, **kwargs: object) -> Image.Image:
+        seen.append(Image.MAX_IMAGE_PIXELS)
+        both_inside.wait()
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(photo.Image, "open", held_open)
+    answers: dict[str, object] = {}
+
+    def open_with(name: str, limit: int) -> None:
+        try:
+            with photo.open_photo(big, Limits(max_pixels=limit)) as image:
+                answers[name] = image.size
+        except MediaTooLarge as exc:
+            answers[name] = exc
+
+    threads = [threading.Thread(target=open_with, args=("strict", 1_000_000)),
+               threading.Thread(target=open_with, args=("generous", 300_000_000))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(answers["strict"], MediaTooLarge) and "over the limit of 1 MP" in str(answers["strict"])
+    assert answers["generous"] == (15_000, 15_000)
+    assert seen == [before, before] and before == Image.MAX_IMAGE_PIXELS

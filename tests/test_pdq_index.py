@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vigil.errors import InputUnusable, UsageError, VigilError
+from vigil.errors import IndexCorrupt, InputUnusable, UsageError, VigilError
 from vigil.index import pdq as pdq_index
-from vigil.index.pdq import IndexCorrupt, PdqIndex, SearchResult, Strategy, brute_force_search, hex_to_bits
+from vigil.index.pdq import PdqIndex, SearchResult, Strategy, brute_force_search, hex_to_bits
 
 RADII = [0, 1, 15, 31, 32, 40, 70]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from helpers import run_vigil, write_huge_png
+from vigil import HashOptions, Limits, Mode
 from vigil.errors import InputUnusable, UsageError
 from vigil.evidence.containers import ArchiveLimits
 from vigil.lists.formats import ReadNotes, ReadOptions
@@ -260,6 +262,62 @@ def test_a_finished_or_foreign_case_folder_is_not_overwritten(listed: Store, tmp
     again = _scan(listed, [ev], out, resume=True)
     assert again == first
     assert run_vigil("case", "verify", out).returncode == 0
+
+
+def test_resume_with_an_option_that_changes_results_is_refused(listed: Store, tmp_path: Path) -> None:
+    ev = build_evidence(tmp_path)
+    out = tmp_path / "out"
+    first = _scan(listed, [ev], out)
+    changed = [
+        {"archives": ArchiveLimits(max_members=3)},
+        {"archives": ArchiveLimits(max_archive_bytes=1 << 20)},
+        {"archives": ArchiveLimits(ratio_floor_bytes=1 << 10)},
+        {"hashing": HashOptions(variants=True, dihedral=True)},
+        {"hashing": HashOptions(variants=True, windows=True)},
+        {"hashing": HashOptions(variants=True, limits=Limits(max_frame_pixels=1000))},
+    ]
+    for kw in changed:
+        with pytest.raises(UsageError, match="--resume must use the options of the scan it finishes"):
+            run_scan(ScanOptions([str(ev)], out, "case-1", resume=True, **kw), listed)  # type: ignore[arg-type]
+    # Options that change only speed or scratch space do not stop a resume.
+    again = _scan(listed, [ev], out, resume=True, jobs=1, temp_dir=str(tmp_path),
+                  hashing=HashOptions(variants=True, video_threads=1))
+    assert again == first
+    assert first["evidence"]["options"]["max_members"] == ArchiveLimits().max_members  # in report.json too
+
+
+def _other_value(value: object) -> object:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    return Mode.EXACT if value is not Mode.EXACT else Mode.FAST
+
+
+def test_every_option_that_can_change_a_report_is_recorded_for_resume() -> None:
+    from vigil.scan.scanner import _options_record
+
+    speed_only = {"video_threads"}  # threads per video: the same hashes, sooner or later
+    base = ScanOptions(["ev"], Path("out"), "c")
+    record = _options_record(base)
+    groups: list[tuple[str, Any]] = [("hashing", base.hashing), ("archives", base.archives)]
+    for group, value in groups:
+        for f in dataclasses.fields(value):
+            current = getattr(value, f.name)
+            if dataclasses.is_dataclass(current):
+                groups.append((f"{group}.{f.name}", current))
+                continue
+            if f.name in speed_only:
+                continue
+            changed = dataclasses.replace(value, **{f.name: _other_value(current)})
+            options = base
+            if group == "archives":
+                options = dataclasses.replace(base, archives=changed)
+            elif group == "hashing":
+                options = dataclasses.replace(base, hashing=changed)
+            else:  # hashing.limits
+                options = dataclasses.replace(base, hashing=dataclasses.replace(base.hashing, limits=changed))
+            assert _options_record(options) != record, f"{group}.{f.name} is not recorded"
 
 
 def test_case_verify_detects_changed_reports_and_log(listed: Store, tmp_path: Path) -> None:

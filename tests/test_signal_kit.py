@@ -101,13 +101,13 @@ def check_text_round_trip(signal: SignalType) -> None:
 
 
 def check_bad_values(signal: SignalType) -> None:
-    """Malformed values are refused with the project's error: one line, exit code 3, a ValueError."""
+    """Malformed values are refused with the project's error: one line, a usage error (exit 2, HTTP 422), a ValueError."""
     for bad in bad_values(signal):
         with pytest.raises(MalformedSignal) as caught:
             signal.normalise(bad)
         message = str(caught.value)
         assert message and "\n" not in message, (signal.name, bad)
-        assert caught.value.exit_code == 3 and isinstance(caught.value, ValueError)
+        assert caught.value.exit_code == 2 and caught.value.http_status == 422 and isinstance(caught.value, ValueError)
         with pytest.raises(MalformedSignal):
             signal.distance(signal.examples[0], bad)
 

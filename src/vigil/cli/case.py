@@ -7,15 +7,11 @@ from pathlib import Path
 
 import typer
 
-from ..errors import VigilError
+from ..errors import VerifyFailed
 from ..scan.audit import verify_case
 from ..scan.scanner import open_case
 
 app = typer.Typer(help="A scan's case: verify its log and reports, read its log.", no_args_is_help=True)
-
-
-class VerifyFailed(VigilError):
-    exit_code = 1
 
 
 @app.command("verify")

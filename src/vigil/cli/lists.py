@@ -30,17 +30,13 @@ app = typer.Typer(help="Hash lists: import the field's formats, add your own med
                   no_args_is_help=True)
 
 _FORMAT_HELP = "Format (default: detected from the content): " + ", ".join(sorted(FORMATS))
-_SETTING_HELP = "A match setting NAME=VALUE (repeatable): " + ", ".join(s.name for s in SETTINGS)
+_SETTING_HELP = "A match setting NAME=VALUE (repeatable); the defaults: " + ", ".join(
+    f"{s.name}={s.default:g}" for s in SETTINGS)
 _SIGNAL_HELP = f"For plain files of 64-digit hashes: {SIGNALS.names_text(SIGNALS.hex_types(64))}."
 
 
 def _kind(allow: bool | None) -> ListKind | None:
     return None if allow is None else (ListKind.ALLOW if allow else ListKind.BLOCK)
-
-
-def _settings(pairs: list[str] | None) -> ListSettings | None:
-    values = parse_settings(pairs)
-    return ListSettings().changed(values) if values else None
 
 
 @app.command("import")
@@ -63,13 +59,10 @@ def import_command(
         size = os.stat(file).st_size
     except OSError as exc:
         raise InputUnusable(f"cannot open {display_path(file)}: {exc.strerror or exc}") from exc
-    settings = _settings(setting)
+    settings = parse_settings(setting)
     with ByteProgress("importing", total=size, enabled=interactive()) as progress:
         result = import_file(store, file, list_name, format=format, signal=signal, replace=replace, source=source,
                              kind=_kind(allow), settings=settings, on_bytes=progress.advance)
-    if settings is not None or allow is not None or source is not None:
-        catalog.update_settings(store, list_name, settings=parse_settings(setting) or None, source=source,
-                                kind=_kind(allow))
     _compile(store, list_name)
     if json_out:
         print(json.dumps({"list": result.list_name, "import": result.import_id, "format": result.format,
@@ -111,7 +104,7 @@ def add_media_command(
 
     store = open_store(db)
     result = add_media(store, list_name, [os.fspath(p) for p in paths], source=source, kind=_kind(allow),
-                       settings=_settings(setting), category=category, category_scheme=scheme, jobs=jobs or None,
+                       settings=parse_settings(setting), category=category, category_scheme=scheme, jobs=jobs or None,
                        progress=_BarProgress() if interactive() else None)
     _compile(store, list_name)
     if json_out:

@@ -16,18 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ..errors import NotRegular
 from ..signals.digests import CHUNK, DigestAccumulator, Digests, digest_bytes, digest_stream
 from .sources import open_readonly
 
-__all__ = ["IN_MEMORY", "HEAD", "Blob", "NotRegular", "read_file", "spooled"]
+__all__ = ["IN_MEMORY", "HEAD", "Blob", "read_file", "spooled"]
 
 HEAD = 512  # enough for every signature, the tar magic at 257 included
 # Up to this size a file's bytes are read once into memory: digests and decoding share one read.
 IN_MEMORY = 64 << 20
-
-
-class NotRegular(OSError):
-    """The path is a device, pipe or socket: it is never read."""
 
 
 @dataclass

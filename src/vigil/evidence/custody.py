@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ..errors import InvalidValue
+
 __all__ = ["CustodyLog", "LogEntry", "LogProblem", "utc_now"]
 
 _GENESIS = "0" * 64
@@ -65,7 +67,7 @@ class CustodyLog:
 
     def __init__(self, conn: _Connection, table: str = "log") -> None:
         if not _NAME.fullmatch(table):
-            raise ValueError(f"not a plain table name: {table!r}")
+            raise InvalidValue(f"not a plain table name: {table!r}")
         self.conn = conn
         self.table = table
         self._sqlite = _is_sqlite(conn)

@@ -16,8 +16,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import MediaError, NotMedia
-from ..evidence.blobs import Blob, NotRegular, read_file, spooled
+from ..errors import MediaError, NotMedia, NotRegular
+from ..evidence.blobs import Blob, read_file, spooled
 from ..evidence.sources import display_path
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.sniff import HEAD_BYTES, Kind, sniff

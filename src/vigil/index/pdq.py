@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputUnusable, UsageError
+from ..errors import IndexCorrupt, UsageError
 from ..run import default_jobs
 from . import _mih
 
@@ -46,7 +46,6 @@ __all__ = [
     "DEFAULT_RADIUS",
     "FORMAT",
     "FORMAT_VERSION",
-    "IndexCorrupt",
     "PdqIndex",
     "SearchResult",
     "Strategy",
@@ -67,10 +66,6 @@ _BRUTE_FORCE_SHARE = 0.25
 _REGION_BITS = 10
 _MIH_BATCH = 8192  # larger batches share each region's reads among more queries
 _BRUTE_BATCH = 256
-
-
-class IndexCorrupt(InputUnusable):
-    """A saved index folder that is missing, damaged, or written by an incompatible version."""
 
 
 class Strategy(Enum):
@@ -255,7 +250,7 @@ class PdqIndex:
     def load(cls, folder: Path, *, mmap: bool = True) -> PdqIndex:
         """Open an index written by :meth:`save`; with ``mmap`` the arrays are paged in as queries touch them.
 
-        Raises :class:`IndexCorrupt` when the folder is missing, damaged or from another format version.
+        Raises :class:`vigil.errors.IndexCorrupt` when the folder is missing, damaged or from another format version.
         """
         folder = Path(folder)
         header = _read_header(folder)

@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
+from ..errors import ListFormatError
 from .catalog import ListInfo, ListKind, all_lists, create_list, describe_list, get_list, iter_records, revoke
 from .exporting import export_list
 from .importing import ImportResult, import_file, import_records
-from .model import ListFormatError, Record, Signal
+from .model import Record, Signal
 from .settings import SETTINGS, ListSettings
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import InputUnusable, UsageError
+from ..errors import InputUnusable, NotFound, UsageError
 from ..store import Store
 from ..store.schema import entries, imports, lists
 from .model import Record, signals_from_json
@@ -31,6 +31,8 @@ __all__ = [
     "iter_records",
     "revoke",
     "update_settings",
+    "change_list",
+    "settings_of",
     "check_list_name",
 ]
 
@@ -118,7 +120,7 @@ def get_list(conn: Connection, name: str) -> ListInfo:
     if found is None:
         known = conn.execute(select(lists.c.name).order_by(lists.c.name).limit(20)).scalars().all()
         hint = f"; lists here: {', '.join(known)}" if known else "; this database has no lists yet"
-        raise UsageError(f"no list named {name!r}{hint}")
+        raise NotFound(f"no list named {name!r}{hint}")
     return found
 
 
@@ -163,19 +165,33 @@ def list_imports(store: Store, name: str, *, limit: int = 20) -> list[ImportInfo
     ) for r in rows]
 
 
-def update_settings(store: Store, name: str, *, settings: dict[str, object] | None = None,
+def settings_of(base: ListSettings, settings: ListSettings | Mapping[str, object] | None) -> ListSettings:
+    """``settings`` as a list's whole settings: given whole, or as changes by name to ``base``
+    (checked: UsageError for an unknown name or a value out of range)."""
+    if settings is None:
+        return base
+    return settings if isinstance(settings, ListSettings) else base.changed(settings)
+
+
+def change_list(conn: Connection, info: ListInfo, *, settings: ListSettings | Mapping[str, object] | None = None,
+                source: str | None = None, kind: ListKind | None = None) -> ListInfo:
+    """Set a list's match settings (whole, or changes by name), source and kind, in ``conn``'s transaction;
+    what is None stays as it is."""
+    values: dict[str, object] = {"updated_at": now()}
+    if settings:
+        values["settings"] = settings_of(info.settings, settings).to_json()
+    if source is not None:
+        values["source"] = source
+    if kind is not None:
+        values["kind"] = kind.value
+    conn.execute(update(lists).where(lists.c.id == info.id).values(**values))
+    return get_list(conn, info.name)
+
+
+def update_settings(store: Store, name: str, *, settings: ListSettings | Mapping[str, object] | None = None,
                     source: str | None = None, kind: ListKind | None = None) -> ListInfo:
     with store.begin() as conn:
-        info = get_list(conn, name)
-        values: dict[str, object] = {"updated_at": now()}
-        if settings:
-            values["settings"] = info.settings.changed(settings).to_json()
-        if source is not None:
-            values["source"] = source
-        if kind is not None:
-            values["kind"] = kind.value
-        conn.execute(update(lists).where(lists.c.id == info.id).values(**values))
-        return get_list(conn, name)
+        return change_list(conn, get_list(conn, name), settings=settings, source=source, kind=kind)
 
 
 def iter_records(store: Store, name: str, *, include_revoked: bool = True,

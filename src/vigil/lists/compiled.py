@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 from sqlalchemy import select
 
-from ..errors import VigilError
+from ..errors import CacheUnreadable, IndexCorrupt
 from ..index.exact import ExactIndex
 from ..index.pdq import PdqIndex
 from ..index.vpdq import VideoFrames
@@ -208,10 +208,6 @@ def _save(compiled: CompiledList, folder: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-class CacheUnreadable(VigilError):
-    pass
-
-
 def _load(folder: Path) -> CompiledList:
     try:
         meta = json.loads((folder / "meta.json").read_text())
@@ -246,7 +242,7 @@ def load_compiled(store: Store, list_id: int, version: int,
     if (folder / "meta.json").is_file():
         try:
             return _load(folder)
-        except VigilError:
+        except IndexCorrupt:  # CacheUnreadable too
             shutil.rmtree(folder, ignore_errors=True)  # a damaged cache is rebuilt, never trusted
     if on_build is not None:
         on_build("compiling")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from ..evidence.sources import display_path, open_readonly
 from ..signals import SIGNALS
 from ..store import Store
 from ..store.schema import entries
-from .catalog import ListKind, create_list, find_list, get_list
+from .catalog import ListKind, change_list, create_list, find_list, get_list, settings_of
 from .formats import detect_format, get_format
 from .model import Record
 from .provenance import Action, record_action
@@ -134,12 +134,14 @@ def import_records(
     replace: bool = False,
     source: str | None = None,
     kind: ListKind | None = None,
-    settings: ListSettings | None = None,
+    settings: ListSettings | Mapping[str, object] | None = None,
     on_batch: Callable[[int], None] | None = None,
     finish: Callable[[Action], None] | None = None,
 ) -> ImportResult:
     """Upsert records into a list (created if it does not exist), in one transaction.
 
+    ``source``, ``kind`` and ``settings`` (whole, or changes by name such as ``{"pdq_threshold": 28}``)
+    are the list's: given for a list that exists, they change it in the same transaction.
     ``replace``: the records are the whole list; entries they do not name are revoked.
     ``on_batch`` is told how many records were stored, batch by batch (progress).
     ``finish`` may fill in the provenance (file hash) once the records are exhausted.
@@ -148,7 +150,10 @@ def import_records(
     with store.begin() as conn:
         info = find_list(conn, list_name)
         if info is None:
-            info = create_list(conn, list_name, source=source, kind=kind or ListKind.BLOCK, settings=settings)
+            info = create_list(conn, list_name, source=source, kind=kind or ListKind.BLOCK,
+                               settings=settings_of(ListSettings(), settings))
+        elif settings or source is not None or kind is not None:
+            info = change_list(conn, info, settings=settings, source=source, kind=kind)
         with record_action(conn, info.id, action, format=format, file_name=file_name) as act:
             if replace:
                 _seen.create(conn, checkfirst=True)
@@ -189,7 +194,7 @@ def import_file(
     replace: bool = False,
     source: str | None = None,
     kind: ListKind | None = None,
-    settings: ListSettings | None = None,
+    settings: ListSettings | Mapping[str, object] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     pipeline: bool | None = None,
 ) -> ImportResult:

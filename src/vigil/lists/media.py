@@ -10,7 +10,7 @@ reference tools make it. Every file gets md5, sha1 and sha256.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -89,7 +89,7 @@ def add_media(
     *,
     source: str | None = None,
     kind: ListKind | None = None,
-    settings: ListSettings | None = None,
+    settings: ListSettings | Mapping[str, object] | None = None,
     category: str | None = None,
     category_scheme: str | None = None,
     jobs: int | None = None,

@@ -15,14 +15,13 @@ from typing import Any
 
 import orjson
 
-from ..errors import InputUnusable, MalformedSignal
+from ..errors import InvalidValue, MalformedSignal
 from ..signals import SIGNALS
 
 __all__ = [
     "PHOTODNA",
     "Signal",
     "Record",
-    "ListFormatError",
     "parse_bool",
 ]
 
@@ -31,25 +30,6 @@ __all__ = [
 PHOTODNA = "photodna"
 
 
-class ListFormatError(InputUnusable):
-    """A hash-list file that cannot be read; says where (line or record) and why.
-
-    Raised before anything of the file is kept: an import is all or nothing.
-    """
-
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
-                 record: int | None = None) -> None:
-        where = []
-        if source:
-            where.append(source)
-        if line is not None:
-            where.append(f"line {line}")
-        if record is not None:
-            where.append(f"record {record}")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
-        self.source = source
-        self.line = line
-        self.record = record
 
 
 def parse_bool(value: object) -> bool | None:
@@ -65,7 +45,7 @@ def parse_bool(value: object) -> bool | None:
         return True
     if text in ("false", "0", "no", "n"):
         return False
-    raise ValueError(f"not a true/false value: {str(value)[:40]!r}")
+    raise InvalidValue(f"not a true/false value: {str(value)[:40]!r}")
 
 
 @dataclass(frozen=True, slots=True)

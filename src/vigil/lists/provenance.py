@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, update
 
-from ..errors import InputUnusable
+from ..errors import StoreUnusable
 from ..store.schema import imports, lists
 
 __all__ = ["Action", "now", "record_action"]
@@ -43,7 +43,7 @@ def record_action(conn: Connection, list_id: int, action: str, *, format: str | 
         added=0, updated=0, unchanged=0, revoked=0))
     pk = result.inserted_primary_key
     if pk is None:
-        raise InputUnusable("the database did not return the new import's id")
+        raise StoreUnusable("the database did not return the new import's id")
     act = Action(id=int(pk[0]))
     yield act
     stamp = now()

@@ -45,14 +45,21 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+def _default(name: str) -> Any:
+    setting = _BY_NAME[name]
+    return setting.kind(setting.default)
+
+
 @dataclass(frozen=True)
 class ListSettings:
-    pdq_threshold: int = 31
-    pdq_quality: int = 50
-    vpdq_threshold: int = 31
-    vpdq_quality: int = 50
-    vpdq_query_percent: float = 80.0
-    vpdq_list_percent: float = 0.0
+    """A list's match settings; one field per entry of :data:`SETTINGS`, whose defaults are theirs."""
+
+    pdq_threshold: int = _default("pdq_threshold")
+    pdq_quality: int = _default("pdq_quality")
+    vpdq_threshold: int = _default("vpdq_threshold")
+    vpdq_quality: int = _default("vpdq_quality")
+    vpdq_query_percent: float = _default("vpdq_query_percent")
+    vpdq_list_percent: float = _default("vpdq_list_percent")
 
     def changed(self, values: Mapping[str, Any]) -> ListSettings:
         """A copy with ``values`` applied (None values ignored); UsageError if out of range."""

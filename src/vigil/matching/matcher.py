@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import select
 
-from ..errors import UsageError
+from ..errors import NotFound, UsageError
 from ..evidence.sources import display_path
 from ..hashing import FileResult
 from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
@@ -145,7 +145,7 @@ class Matcher:
             missing = [n for n in lists if n not in by_name]
             if missing:
                 names = ", ".join(by_name) or "none yet"
-                raise UsageError(f"no list named {', '.join(map(repr, missing))}; lists here: {names}")
+                raise NotFound(f"no list named {', '.join(map(repr, missing))}; lists here: {names}")
             known = [by_name[n] for n in dict.fromkeys(lists)]
         if not known:
             raise UsageError("this database has no lists yet: import one with `vigil lists import FILE --list NAME`")

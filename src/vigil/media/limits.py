@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InvalidValue
+
 __all__ = ["Limits", "DEFAULT_LIMITS"]
 
 
@@ -25,7 +27,7 @@ class Limits:
     def __post_init__(self) -> None:
         for name in ("max_pixels", "max_frame_pixels", "max_seconds"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
+                raise InvalidValue(f"{name} must be positive, not {getattr(self, name)!r}")
 
 
 DEFAULT_LIMITS = Limits()

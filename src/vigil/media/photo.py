@@ -2,6 +2,11 @@
 
 The pixel count is read from the header and checked before a single pixel is
 decoded, so a 30000x30000 PNG costs a few kilobytes of reading, not gigabytes.
+
+Vigil's limit (``Limits.max_pixels``, per call) replaces Pillow's own, which is a process-wide
+setting (``Image.MAX_IMAGE_PIXELS``): it is switched off once, here, when this module is imported.
+Setting it around each call, as before, raced once threads decode: one thread's restore could undo
+another's, so Pillow's check fired or not by timing, and the setting could stay changed.
 """
 
 from __future__ import annotations
@@ -9,15 +14,17 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import CorruptMedia, MediaTooLarge
+from ..errors import CorruptMedia, InvalidValue, MediaTooLarge
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["open_photo", "load_rgb", "decode_rgb"]
+__all__ = ["open_photo", "load_rgb", "decode_rgb", "pillow_errors"]
 
 import pillow_heif
 
@@ -28,23 +35,35 @@ try:
 except ImportError:  # pragma: no cover - a declared dependency; Pillow decodes PNGs without it
     pyspng = None
 
+Image.MAX_IMAGE_PIXELS = None  # Limits.max_pixels applies instead (above)
+
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
                   EOFError, IndexError, TypeError, KeyError, ZeroDivisionError)
 
 
+@contextmanager
+def pillow_errors() -> Iterator[None]:
+    """Pillow's complaints while it decodes, as Vigil's: a photo that Pillow cannot decode is
+    CorruptMedia, one that does not fit in memory MediaTooLarge; Pillow's own exceptions never
+    reach the caller (they are many, and say nothing of the file)."""
+    try:
+        yield
+    except MemoryError as exc:
+        raise MediaTooLarge("photo does not fit in memory") from exc
+    except _DECODE_ERRORS as exc:
+        raise CorruptMedia(f"photo cannot be decoded: {exc}") from exc
+
+
 def open_photo(source: str | os.PathLike[str] | BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     """Open a photo and check its size from the header; nothing is decoded yet."""
-    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
-        # Our own limit applies (below), with a message that names the size.
-        Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(source)
+    except Image.DecompressionBombError as exc:  # only if the process set Pillow's limit again
+        raise MediaTooLarge(f"Pillow's own pixel limit (set in this process) refused the photo: {exc}") from exc
     except _DECODE_ERRORS as exc:
         raise CorruptMedia(f"cannot read photo header: {exc}") from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = pillow_limit
     width, height = image.size
     if width <= 0 or height <= 0:
         raise CorruptMedia(f"photo has no pixels ({width}x{height})")
@@ -115,20 +134,17 @@ def decode_rgb(image: Image.Image, *, reduce: int = 1) -> np.ndarray:
     """
     if reduce not in (1, 2, 4, 8):
         image.close()
-        raise ValueError(f"reduce must be 1, 2, 4 or 8, not {reduce}")
+        raise InvalidValue(f"reduce must be 1, 2, 4 or 8, not {reduce}")
     try:
-        fast_png = _png_with_spng(image)
-        if fast_png is not None:
-            if reduce == 1:
-                return fast_png
-            return np.asarray(Image.fromarray(fast_png).reduce(reduce))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # palette transparency notes and the like
-            rgb = _convert_reduced(image, reduce)
-        return np.asarray(rgb)
-    except MemoryError as exc:
-        raise MediaTooLarge("photo does not fit in memory") from exc
-    except _DECODE_ERRORS as exc:
-        raise CorruptMedia(f"photo cannot be decoded: {exc}") from exc
+        with pillow_errors():
+            fast_png = _png_with_spng(image)
+            if fast_png is not None:
+                if reduce == 1:
+                    return fast_png
+                return np.asarray(Image.fromarray(fast_png).reduce(reduce))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # palette transparency notes and the like
+                rgb = _convert_reduced(image, reduce)
+            return np.asarray(rgb)
     finally:
         image.close()

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 from ..errors import MediaError
 from .limits import Limits
-from .photo import open_photo
+from .photo import open_photo, pillow_errors
 from .video import VideoSource, keyframes
 
 __all__ = ["photo_thumbnail", "pixels_thumbnail", "video_strip", "STRIP_FRAMES"]
@@ -48,7 +48,7 @@ def pixels_thumbnail(pixels: np.ndarray, orientation: int = 1) -> bytes:
 
 def photo_thumbnail(source: bytes | str, limits: Limits) -> bytes:
     """A thumbnail of a photo given as its bytes or its path."""
-    with open_photo(io.BytesIO(source) if isinstance(source, bytes) else source, limits) as image:
+    with open_photo(io.BytesIO(source) if isinstance(source, bytes) else source, limits) as image, pillow_errors():
         image.draft("RGB", (PHOTO_BOX, PHOTO_BOX))  # JPEG: decoded at the smallest scale that still covers the box
         shown = ImageOps.exif_transpose(image) or image
         shown.thumbnail((PHOTO_BOX, PHOTO_BOX), Image.Resampling.LANCZOS)

@@ -60,8 +60,11 @@ class VideoFrame:
         if self.reduced_from is not None:
             full_width, full_height, scale = self.reduced_from
             width, height = -(-full_width // scale), -(-full_height // scale)
-        return self.frame.to_ndarray(  # type: ignore[no-any-return]
-            format="rgb24", width=width, height=height, interpolation="AREA")
+        try:
+            return self.frame.to_ndarray(  # type: ignore[no-any-return]
+                format="rgb24", width=width, height=height, interpolation="AREA")
+        except av.error.FFmpegError as exc:  # PyAV's errors stop here: the caller sees a media error
+            raise CorruptMedia(f"video frame {self.number} cannot be converted to RGB: {_describe(exc)}") from exc
 
 
 def _describe(exc: BaseException) -> str:

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import MediaError
-from ..evidence.blobs import Blob, NotRegular, read_file, spooled
+from ..errors import MediaError, NotRegular
+from ..evidence.blobs import Blob, read_file, spooled
 from ..evidence.containers import ArchiveLimits, MemberError, archive_format, iter_members
 from ..evidence.walk import Entry
 from ..hashing import FileResult, HashOptions, hash_blob, video_source

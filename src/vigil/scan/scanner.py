@@ -275,11 +275,19 @@ def _user() -> str:
 
 
 def _options_record(options: ScanOptions) -> dict[str, object]:
+    """Every option that can change what the report says: a resumed scan must use the same.
+
+    Left out, as they change only speed or where temporary files go: jobs, temp_dir, video_threads.
+    New keys go at the end (report.json's ``options`` block keeps its names and order).
+    """
     h = options.hashing
     a = options.archives
     return {"mode": str(h.mode), "seconds_per_hash": h.seconds_per_hash, "variants": h.variants,
             "max_pixels": h.limits.max_pixels, "max_seconds": h.limits.max_seconds,
-            "archive_depth": a.max_depth, "max_member_bytes": a.max_member_bytes, "max_ratio": a.max_ratio}
+            "archive_depth": a.max_depth, "max_member_bytes": a.max_member_bytes, "max_ratio": a.max_ratio,
+            "dihedral": h.dihedral, "derived": h.derived, "windows": h.windows,
+            "max_frame_pixels": h.limits.max_frame_pixels, "ratio_floor_bytes": a.ratio_floor_bytes,
+            "max_members": a.max_members, "max_archive_bytes": a.max_archive_bytes}
 
 
 def _check_resume(case: CaseDB, options: ScanOptions, evidence: list[str],

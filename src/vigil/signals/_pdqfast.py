@@ -17,6 +17,7 @@ from functools import lru_cache
 import numba
 import numpy as np
 
+from ..errors import InvalidValue
 from ._pdqcore import _centers, _window
 
 __all__ = ["reduction_for", "buffer64_from_reduced"]
@@ -112,7 +113,7 @@ def buffer64_from_reduced(luma: np.ndarray, full_width: int, full_height: int, s
     """PDQ's 64x64 buffer for a ``full_width`` x ``full_height`` photo from its luma at 1/``scale``."""
     h, w = luma.shape
     if -(-full_width // scale) != w or -(-full_height // scale) != h:
-        raise ValueError(f"{w}x{h} is not {full_width}x{full_height} reduced by {scale}")
+        raise InvalidValue(f"{w}x{h} is not {full_width}x{full_height} reduced by {scale}")
     sy, by = _weights(full_height, scale, h)
     sx, bx = _weights(full_width, scale, w)
     return _apply(sy, by, np.ascontiguousarray(luma, np.float32), sx, bx)

@@ -18,6 +18,7 @@ from typing import BinaryIO
 import numpy as np
 import pdqhash
 
+from ..errors import InvalidValue
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.photo import decode_rgb, open_photo
 from . import _pdqcore, _pdqfast
@@ -58,7 +59,7 @@ def is_pdq_hex(text: str) -> bool:
 def distance(a: str, b: str) -> int:
     """Hamming distance between two PDQ hex hashes."""
     if not (is_pdq_hex(a.lower()) and is_pdq_hex(b.lower())):
-        raise ValueError("PDQ hashes are 64 hexadecimal digits")
+        raise InvalidValue("PDQ hashes are 64 hexadecimal digits")
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 

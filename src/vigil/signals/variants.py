@@ -29,6 +29,7 @@ import numba
 import numpy as np
 from PIL import Image
 
+from ..errors import InvalidValue
 from . import _pdqcore
 from .pdq import DIHEDRAL_NAMES, dihedral_rgb, hash_rgb
 from .views import Box, View, Window
@@ -94,7 +95,7 @@ def _check_rgb(rgb: np.ndarray) -> np.ndarray:
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         shape = getattr(rgb, "shape", None)
         dtype = getattr(rgb, "dtype", type(rgb).__name__)
-        raise ValueError(f"expected an RGB photo as a height x width x 3 uint8 array, got shape {shape} of {dtype}")
+        raise InvalidValue(f"expected an RGB photo as a height x width x 3 uint8 array, got shape {shape} of {dtype}")
     return np.ascontiguousarray(rgb)
 
 

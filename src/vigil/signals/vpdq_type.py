@@ -41,8 +41,9 @@ def parse_line(line: str) -> VpdqFeature:
         raise MalformedSignal(f"not a 64-digit PDQ hex hash: {hexhash[:80]!r}")
     try:
         return VpdqFeature(int(frame), int(quality), hexhash, float(ts))
-    except ValueError as exc:  # a number that is not one: Python's own message says which
-        raise MalformedSignal(str(exc)) from None
+    except ValueError:
+        raise MalformedSignal(f"not a vPDQ line (frame and quality are integers, timestamp a number): "
+                              f"{line.strip()[:80]!r}") from None
 
 
 def format_lines(features: Iterable[VpdqFeature]) -> str:

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.exc import NoSuchModuleError as _NoSuchModule
 
-from ..errors import InputUnusable, UsageError
+from ..errors import InputUnusable, StoreUnusable, UsageError
 from . import schema
 
 __all__ = ["Store", "default_db", "schema"]
@@ -144,8 +144,8 @@ class Store:
             with self.engine.begin() as conn:
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
-        except OperationalError as exc:
-            raise InputUnusable(f"cannot open the database {self.describe()}: {_one_line(exc)}") from exc
+        except DBAPIError as exc:  # the driver's complaint: not a database, locked, refused, down
+            raise StoreUnusable(f"cannot open the database {self.describe()}: {_one_line(exc)}") from exc
 
     @staticmethod
     def _revision(conn: Connection) -> str | None:
@@ -160,8 +160,8 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise InputUnusable(f"database error on {self.describe()}: {_one_line(exc)}") from exc
+        except DBAPIError as exc:
+            raise StoreUnusable(f"database error on {self.describe()}: {_one_line(exc)}") from exc
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -169,8 +169,8 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise InputUnusable(f"database error on {self.describe()}: {_one_line(exc)}") from exc
+        except DBAPIError as exc:
+            raise StoreUnusable(f"database error on {self.describe()}: {_one_line(exc)}") from exc
 
     def close(self) -> None:
         self.engine.dispose()

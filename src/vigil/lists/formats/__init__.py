@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ...errors import UsageError
-from ..model import ListFormatError
+from ...errors import ListFormatError, UsageError
 from .base import ListFormat, ReadNotes, ReadOptions, sniff_text, text_lines
 from .icse import IcseFormat
 from .ncmec import NcmecFormat
@@ -31,7 +30,7 @@ def _registry(formats: Iterable[ListFormat]) -> dict[str, ListFormat]:
     out: dict[str, ListFormat] = {}
     for fmt in formats:
         if fmt.name in out:
-            raise RuntimeError(f"two list formats are named {fmt.name!r}")
+            raise UsageError(f"two list formats are named {fmt.name!r}")
         out[fmt.name] = fmt
     return out
 

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from json.scanner import make_scanner
 from typing import Any, BinaryIO
 
-from ..model import ListFormatError
+from ...errors import ListFormatError
 
 __all__ = ["JsonReader", "CHUNK"]
 

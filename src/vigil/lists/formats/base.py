@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol
 
-from ..model import ListFormatError, Record
+from ...errors import ListFormatError
+from ..model import Record
 
 __all__ = ["ListFormat", "ReadNotes", "ReadOptions", "sniff_text", "text_lines"]
 

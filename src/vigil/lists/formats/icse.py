@@ -19,8 +19,9 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
+from ...errors import ListFormatError
 from ...signals import MD5, SHA1
-from ..model import PHOTODNA, ListFormatError, Record, Signal, parse_bool
+from ..model import PHOTODNA, Record, Signal, parse_bool
 from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["IcseFormat", "HEADER"]

@@ -51,8 +51,9 @@ from xml.sax.saxutils import escape, quoteattr
 import defusedxml  # no stubs are published for defusedxml
 import defusedxml.ElementTree as DET
 
+from ...errors import ListFormatError
 from ...signals import SHA1, SHA256, VPDQ
-from ..model import PHOTODNA, ListFormatError, Record, Signal
+from ..model import PHOTODNA, Record, Signal
 from .base import ReadNotes, ReadOptions, sniff_text
 
 __all__ = ["NcmecFormat", "NAMESPACE", "SCHEME"]

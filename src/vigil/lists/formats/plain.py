@@ -16,9 +16,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, ClassVar
 
-from ...errors import UsageError
+from ...errors import ListFormatError, UsageError
 from ...signals import MD5, PDQ, SHA1, SHA256, SIGNALS
-from ..model import ListFormatError, Record, Signal
+from ..model import Record, Signal
 from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["PlainFormat"]

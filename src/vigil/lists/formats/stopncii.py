@@ -25,8 +25,9 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
+from ...errors import ListFormatError
 from ...signals import MD5, PDQ
-from ..model import ListFormatError, Record, Signal
+from ..model import Record, Signal
 from ._jsonstream import JsonReader
 from .base import ReadNotes, ReadOptions, sniff_text
 

@@ -28,9 +28,10 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
+from ...errors import InvalidValue, ListFormatError
 from ...signals import MD5, PDQ, SHA256, VPDQ
 from ...signals.vpdq_type import parse_line
-from ..model import ListFormatError, Record, Signal
+from ..model import Record, Signal
 from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
 __all__ = ["ThreatExchangeFormat", "TE_TYPES"]
@@ -47,34 +48,34 @@ _TYPE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def _vpdq_from_te(value: str) -> str:
-    """Vigil's vPDQ text (``frame,quality,hex,timestamp`` lines) from any form TE uses; ValueError if none."""
+    """Vigil's vPDQ text (``frame,quality,hex,timestamp`` lines) from any form TE uses; InvalidValue if none."""
     text = value.strip()
     if not text.startswith(("[", "{")):
         return Signal.of(VPDQ.name, text).value
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"vPDQ value is not valid JSON: {exc.msg}") from None
+        raise InvalidValue(f"vPDQ value is not valid JSON: {exc.msg}") from None
     lines: list[str] = []
     if isinstance(data, list):
         for frame, feature in enumerate(data):
             parts = feature.split(",") if isinstance(feature, str) else []
             if len(parts) != 3:
-                raise ValueError(f"not a vPDQ feature (want pdq_hex,quality,timestamp): {str(feature)[:80]!r}")
+                raise InvalidValue(f"not a vPDQ feature (want pdq_hex,quality,timestamp): {str(feature)[:80]!r}")
             lines.append(f"{frame},{parts[1]},{parts[0]},{parts[2]}")
     elif isinstance(data, dict):
         for frame, feature in data.items():
             if not isinstance(feature, dict) or not {"quality", "hash", "timestamp"} <= feature.keys():
-                raise ValueError(f"not a vPDQ feature (want quality, hash, timestamp): {str(feature)[:80]!r}")
+                raise InvalidValue(f"not a vPDQ feature (want quality, hash, timestamp): {str(feature)[:80]!r}")
             lines.append(f"{frame},{feature['quality']},{feature['hash']},{feature['timestamp']}")
     else:
-        raise ValueError("a vPDQ value must be a JSON list of features")
+        raise InvalidValue("a vPDQ value must be a JSON list of features")
     if not lines:
-        raise ValueError("empty vPDQ value")
+        raise InvalidValue("empty vPDQ value")
     for line in lines:
         feature = parse_line(line)
         if not 0 <= feature.quality <= 100 or feature.timestamp < 0:
-            raise ValueError(f"vPDQ feature out of range: {line[:80]!r}")
+            raise InvalidValue(f"vPDQ feature out of range: {line[:80]!r}")
     return Signal.of(VPDQ.name, "\n".join(lines)).value
 
 

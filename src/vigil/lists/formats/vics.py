@@ -62,8 +62,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, ClassVar
 
+from ...errors import ListFormatError
 from ...signals import MD5, PDQ, SHA1, SHA256, SIGNALS, VPDQ
-from ..model import PHOTODNA, ListFormatError, Record, Signal, parse_bool
+from ..model import PHOTODNA, Record, Signal, parse_bool
 from ._jsonstream import JsonReader
 from .base import ReadNotes, ReadOptions, sniff_text
 
