@@ -238,7 +238,8 @@ def test_the_messages_users_see_for_bad_values() -> None:
         (VPDQ, " ; ", "empty vpdq value"),
         (VPDQ, "1,2,3", "not a vPDQ line (want frame,quality,hex,timestamp): '1,2,3'"),
         (VPDQ, f"0,100,{'g' * 64},0.000", f"not a 64-digit PDQ hex hash: '{'g' * 64}'"),
-        (VPDQ, f"x,100,{_HEX64},0.000", "invalid literal for int() with base 10: 'x'"),
+        (VPDQ, f"x,100,{_HEX64},0.000",
+         f"not a vPDQ line (frame and quality are integers, timestamp a number): 'x,100,{_HEX64},0.000'"),
     ]
     for signal, text, message in cases:
         with pytest.raises(MalformedSignal) as caught:
