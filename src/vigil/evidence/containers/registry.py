@@ -20,7 +20,7 @@ from .compressed import CompressedContainer
 from .tar import TarContainer
 from .zip import ZipContainer
 
-__all__ = ["CONTAINERS", "ContainerRegistry", "LazyContainer", "archive_format", "iter_members"]
+__all__ = ["CONTAINERS", "ContainerRegistry", "LazyContainer", "archive_format", "iter_members", "signature"]
 
 Reader = Callable[[str, BinaryIO, str, ArchiveLimits, int, Budget], Iterator[Member]]
 

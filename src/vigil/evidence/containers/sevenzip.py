@@ -155,7 +155,7 @@ def _extract(container: str, archive: py7zr.SevenZipFile, files: list[Any], limi
     # Writers are keyed by position, not name: py7zr's own extractall would refuse the whole
     # archive over one member named ../x (and rename duplicates), where a scan must report
     # every member under the name the archive gives it. So the members are registered with
-    # py7zr's extraction worker directly (pinned to py7zr 1.1, tests/test_containers.py).
+    # py7zr's extraction worker directly (pinned to py7zr 1.1; tested by the container kit).
     declared = {str(n): (f.filename, f.uncompressed or 0, f.compressed or 0) for n, f in enumerate(files)}
 
     def run() -> None:
