@@ -101,7 +101,8 @@ def check_text_round_trip(signal: SignalType) -> None:
 
 
 def check_bad_values(signal: SignalType) -> None:
-    """Malformed values are refused with the project's error: one line, a usage error (exit 2, HTTP 422), a ValueError."""
+    """Malformed values are refused with the project's error: one line, a usage error (exit 2, HTTP 422),
+    a ValueError."""
     for bad in bad_values(signal):
         with pytest.raises(MalformedSignal) as caught:
             signal.normalise(bad)

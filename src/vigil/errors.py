@@ -16,6 +16,9 @@
     │   ├── MediaTooLarge      pixel count or frame size over the limit, refused before decoding
     │   ├── DecodeTimeout      decoding ran past the time limit
     │   └── CorruptMedia       the decoder rejected the content (truncated, damaged)
+    ├── MemberError            a member of a container cannot be read (a row)  exit 3  HTTP 422
+    │   ├── LimitExceeded      the member, or its archive, expanded past a limit (a bomb?)
+    │   └── MemberUnreadable   its data is damaged, cut short, or cannot be read at all
     └── VerifyFailed           a case's log or reports were changed            exit 1  HTTP 422
 
 Every message is one line that says what is wrong and, where it helps, what to do.
@@ -29,13 +32,15 @@ The HTTP statuses are for the service (DESIGN.md's list: 400/404/413/422/429/503
 that asks for the impossible; 422 for a well-formed request whose value or content fails its check
 (a malformed hash, an unreadable list file, media that cannot be hashed, a case that fails
 verification) — FastAPI's convention for validation errors, so the two agree; 404 for a named list
-that does not exist. A media error is 422 whatever its kind: ``MediaTooLarge`` is about pixels, which
-a small upload can claim (413 is for the request body, checked before Vigil sees it), and
-``NotMedia`` is about content, not the request's Content-Type (415). What the server holds is not the
+that does not exist. A media error, like a member of a container that cannot be read (it carries the
+member's ``path`` and the ``reason`` apart: a row shows the reason, a log line both), is 422 whatever
+its kind: ``MediaTooLarge`` is about pixels, which a small upload can claim (413 is for the request
+body, checked before Vigil sees it), and ``NotMedia`` is about content, not the request's Content-Type (415). What the server holds is not the
 client's fault: a damaged index is 500 (it needs rebuilding), a database that is down or refuses is
 503 (try again later). A ``VigilError`` with no more precise class is 500.
 
-Third-party errors (Pillow, PyAV, SQLAlchemy) are translated where Vigil calls them: a user sees one of
+Third-party errors (Pillow, PyAV, SQLAlchemy, zipfile, tarfile, py7zr, zlib, lzma) are translated where
+Vigil calls them: a user sees one of
 these with a message, never the library's exception and its stack trace. ``InvalidValue`` is also a
 ``ValueError``, the exception Python code expects from a malformed value, and ``NotRegular`` an
 ``OSError``, what reading a file raises.
@@ -60,6 +65,9 @@ __all__ = [
     "MediaTooLarge",
     "DecodeTimeout",
     "CorruptMedia",
+    "MemberError",
+    "LimitExceeded",
+    "MemberUnreadable",
     "VerifyFailed",
 ]
 
@@ -168,6 +176,33 @@ class DecodeTimeout(MediaError):
 
 
 class CorruptMedia(MediaError):
+    pass
+
+
+class MemberError(VigilError):
+    """A member of a container cannot be read; the walk goes on (the member becomes a row).
+
+    ``path`` is the member's (``case/a.zip!/x.jpg``) and ``reason`` says why without it: a row is
+    already the member's, so it shows the reason alone, where a log line shows both.
+    """
+
+    exit_code = 3
+    http_status = 422
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[MemberError], tuple[str, str]]:
+        return type(self), (self.path, self.reason)
+
+
+class LimitExceeded(MemberError):
+    pass
+
+
+class MemberUnreadable(MemberError):
     pass
 
 

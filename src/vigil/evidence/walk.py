@@ -24,11 +24,13 @@ __all__ = ["Entry", "Found", "walk_evidence", "walk_paths"]
 
 @dataclass(frozen=True)
 class Entry:
-    """A file to read (``error`` None) or a row that says why it is not read."""
+    """A file to read (``error`` None) or a row that says why it is not read; ``link`` marks the row of
+    a symbolic link whose target it names (a link read as such, not a failure to read)."""
 
     path: str
     size: int
     error: str | None = None
+    link: bool = False
 
 
 Found = Entry  # the name ``vigil hash`` has always used
@@ -99,9 +101,10 @@ def _link_row(path: str) -> Entry:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return Entry(path, 0, f"a symbolic link loop (to {shown!r}): not followed")
-        return Entry(path, 0, f"a broken symbolic link (to {shown!r}): not followed")
-    return Entry(path, 0, f"a symbolic link (to {shown!r}): not followed, its target is read where it lies")
+            return Entry(path, 0, f"a symbolic link loop (to {shown!r}): not followed", link=True)
+        return Entry(path, 0, f"a broken symbolic link (to {shown!r}): not followed", link=True)
+    return Entry(path, 0, f"a symbolic link (to {shown!r}): not followed, its target is read where it lies",
+                 link=True)
 
 
 def walk_paths(paths: list[str]) -> Iterator[Entry]:

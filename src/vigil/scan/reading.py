@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import MediaError, NotRegular
+from ..errors import MediaError, MemberError, NotRegular
 from ..evidence.blobs import Blob, read_file, spooled
-from ..evidence.containers import ArchiveLimits, MemberError, archive_format, iter_members
+from ..evidence.containers import ArchiveLimits, archive_format, iter_members
 from ..evidence.walk import Entry
 from ..hashing import FileResult, HashOptions, hash_blob, video_source
 from ..media.sniff import Kind
@@ -189,7 +189,7 @@ def read_entry(entry: Entry, options: ReadOptions, lookup: Callable[[str], str |
         _SEEN = _Seen(lookup)
     items = EntryRows(options.temp_dir)
     if entry.error is not None:
-        kind = "other" if "symbolic link (" in entry.error else Kind.ERROR.value
+        kind = Kind.OTHER.value if entry.link else Kind.ERROR.value  # a link is read: as a link
         items.append(Item(entry.path, None, None, kind, entry.size, error=entry.error))
         return items
     try:
@@ -324,13 +324,7 @@ def _read_members(item: Item, index: int, blob: Blob, fmt: str, depth: int, opti
                     _examine(member.path, index, name, inner, depth + 1, options, seen, items)
             except MemberError as exc:
                 items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
-                                  error=_member_reason(exc, member.path)))
+                                  error=exc.reason))  # the row is the member's: the reason alone
             except OSError as exc:
                 items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
                                   error=f"cannot spool the member: {exc.strerror or exc}"))
-
-
-def _member_reason(exc: MemberError, path: str) -> str:
-    text = str(exc)
-    # The exception names the member for logs; the row is already the member's.
-    return text[len(path):].lstrip(" :") if text.startswith(path) else text

@@ -1,20 +1,17 @@
-"""Containers read in place: the members of archives (and, later, disk images), never extracted."""
+"""Containers read in place: the members of archives (and, later, disk images), never extracted.
+
+One :class:`Container` per format behind one protocol (``base``), one file each (``zip``, ``tar``,
+``compressed``, ``sevenzip``), picked by content through the registry (``registry``); every one
+passes the container test kit (tests/kits/containers.py).
+"""
 
 from __future__ import annotations
 
-from .base import (
-    SEP,
-    ArchiveLimits,
-    LimitExceeded,
-    Member,
-    MemberError,
-    MemberUnreadable,
-    archive_format,
-    iter_members,
-    member_path,
-)
+from ...errors import LimitExceeded, MemberError, MemberUnreadable
+from .base import SEP, ArchiveLimits, Budget, Container, Member, member_path
+from .registry import CONTAINERS, ContainerRegistry, LazyContainer, archive_format, iter_members
 
 __all__ = [
-    "SEP", "ArchiveLimits", "LimitExceeded", "Member", "MemberError", "MemberUnreadable", "archive_format",
-    "iter_members", "member_path",
+    "CONTAINERS", "SEP", "ArchiveLimits", "Budget", "Container", "ContainerRegistry", "LazyContainer",
+    "LimitExceeded", "Member", "MemberError", "MemberUnreadable", "archive_format", "iter_members", "member_path",
 ]

@@ -1,5 +1,9 @@
 """7z archives read in place (py7zr), member by member, under the same limits as zip and tar.
 
+This module is the 7z container's reader; the registry (:mod:`.registry`) recognises a 7z by its
+signature and imports this module, and so py7zr, only when a 7z turns up (``vigil --help`` and
+scans without one stay as fast as before).
+
 py7zr pushes: it decompresses the whole archive (a solid 7z can only be read in order) and
 hands each member's bytes to a writer. A thread runs that extraction and passes the bytes
 through a small bounded queue, so the scanner pulls members as streams, one after another,
@@ -22,17 +26,10 @@ import py7zr
 import py7zr.exceptions
 import py7zr.io
 
-from .base import (
-    ArchiveLimits,
-    Member,
-    MemberUnreadable,
-    _counted,
-    _too_big,
-    _too_many,
-    member_path,
-)
+from ...errors import MemberUnreadable
+from .base import ArchiveLimits, Budget, Member, counted, member_path, too_big, too_many
 
-__all__ = ["sevenzip_members"]
+__all__ = ["members"]
 
 _BEGIN, _DATA, _END, _FAILED, _DONE = range(5)
 
@@ -110,7 +107,7 @@ class _MemberStream(io.RawIOBase):
             else:  # the extraction failed inside this member
                 self.ended = True
                 self.failed = str(value)
-                raise MemberUnreadable(f"{self._path} is damaged: {value}")
+                raise MemberUnreadable(self._path, f"is damaged: {value}")
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
@@ -126,8 +123,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
-def sevenzip_members(container: str, stream: BinaryIO, limits: ArchiveLimits, depth: int,
-                     budget: list[int]) -> Iterator[Member]:
+def members(container: str, stream: BinaryIO, fmt: str, limits: ArchiveLimits, depth: int,
+            budget: Budget) -> Iterator[Member]:
+    """The members of a 7z archive, as :meth:`.base.Container.members` gives them."""
     try:
         archive = py7zr.SevenZipFile(stream, mode="r")
     except Exception as exc:  # third-party parser on hostile input: any failure is a row
@@ -146,18 +144,18 @@ def sevenzip_members(container: str, stream: BinaryIO, limits: ArchiveLimits, de
                              error="encrypted: cannot be read without its password")
             return
         if len(files) > limits.max_members:
-            yield _too_many(container, depth, limits)
+            yield too_many(container, depth, limits)
             return
         yield from _extract(container, archive, files, limits, depth, budget)
 
 
 def _extract(container: str, archive: py7zr.SevenZipFile, files: list[Any], limits: ArchiveLimits, depth: int,
-             budget: list[int]) -> Iterator[Member]:
+             budget: Budget) -> Iterator[Member]:
     channel = _Channel()
     # Writers are keyed by position, not name: py7zr's own extractall would refuse the whole
     # archive over one member named ../x (and rename duplicates), where a scan must report
     # every member under the name the archive gives it. So the members are registered with
-    # py7zr's extraction worker directly (pinned to py7zr 1.1, tests/test_containers.py).
+    # py7zr's extraction worker directly (pinned to py7zr 1.1; tested by the container kit).
     declared = {str(n): (f.filename, f.uncompressed or 0, f.compressed or 0) for n, f in enumerate(files)}
 
     def run() -> None:
@@ -188,11 +186,11 @@ def _extract(container: str, archive: py7zr.SevenZipFile, files: list[Any], limi
             path = member_path(container, name)
             raw = _MemberStream(channel, path)
             if size > limits.max_member_bytes:
-                yield _too_big(path, size, compressed, depth, limits)
+                yield too_big(path, size, compressed, depth, limits)
             else:
                 yield Member(path, size, compressed, depth,
                              lambda raw=raw, path=path, compressed=compressed:  # type: ignore[misc]
-                             _counted(raw, path, compressed, limits, budget))
+                             counted(raw, path, compressed, limits, budget))
             if not _drain(raw, budget):
                 yield Member(container, 0, 0, depth, error="the archive expands past its size limit "
                                                            "(a decompression bomb?): the rest was not read")
@@ -213,16 +211,14 @@ def _offer(channel: _Channel, message: tuple[int, Any]) -> None:
         channel.put(message)
 
 
-def _drain(raw: _MemberStream, budget: list[int]) -> bool:
+def _drain(raw: _MemberStream, budget: Budget) -> bool:
     """Skip what is left of a member; False once the archive's budget is spent."""
     if raw.ended:
         return True  # read to its end by the scanner: the usual case
     buffer = memoryview(bytearray(1 << 20))
     try:
         while not raw.ended:
-            n = raw.readinto(buffer)
-            budget[0] -= n
-            if budget[0] < 0:
+            if not budget.spend(raw.readinto(buffer)):
                 return False
     except MemberUnreadable:
         return True  # raw.failed says why: the caller reports it for the archive

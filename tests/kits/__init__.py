@@ -1,0 +1,1 @@
+"""Test kits: the checks every implementation of one interface must pass."""
