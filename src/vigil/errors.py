@@ -29,15 +29,15 @@ cannot be used; ``case verify`` exits 1 when the case was changed, like ``cmp`` 
 files differ, so 1 stays "the check failed", apart from 2 and 3 (it could not be checked).
 
 The HTTP statuses are for the service (DESIGN.md's list: 400/404/413/422/429/503): 400 for a request
-that asks for the impossible; 422 for a well-formed request whose value or content fails its check
-(a malformed hash, an unreadable list file, media that cannot be hashed, a case that fails
-verification) — FastAPI's convention for validation errors, so the two agree; 404 for a named list
-that does not exist. A media error, like a member of a container that cannot be read (it carries the
-member's ``path`` and the ``reason`` apart: a row shows the reason, a log line both), is 422 whatever
-its kind: ``MediaTooLarge`` is about pixels, which a small upload can claim (413 is for the request
-body, checked before Vigil sees it), and ``NotMedia`` is about content, not the request's Content-Type (415). What the server holds is not the
-client's fault: a damaged index is 500 (it needs rebuilding), a database that is down or refuses is
-503 (try again later). A ``VigilError`` with no more precise class is 500.
+that asks for the impossible; 422 for a well-formed request whose value or content fails its check (a
+malformed hash, an unreadable list file, media that cannot be hashed, a case that fails verification) —
+FastAPI's convention for validation errors, so the two agree; 404 for a named list that does not exist.
+A media error, like a member of a container that cannot be read (it carries the member's ``path`` and
+the ``reason`` apart: a row shows the reason, a log line both), is 422 whatever its kind:
+``MediaTooLarge`` is about pixels, which a small upload can claim (413 is for the request body, checked
+before Vigil sees it), and ``NotMedia`` is about content, not the request's Content-Type (415). What the
+server holds is not the client's fault: a damaged index is 500 (it needs rebuilding), a database that is
+down or refuses is 503 (try again later). A ``VigilError`` with no more precise class is 500.
 
 Third-party errors (Pillow, PyAV, SQLAlchemy, zipfile, tarfile, py7zr, zlib, lzma) are translated where
 Vigil calls them: a user sees one of
