@@ -40,8 +40,8 @@ server holds is not the client's fault: a damaged index is 500 (it needs rebuild
 down or refuses is 503 (try again later). A ``VigilError`` with no more precise class is 500.
 
 Third-party errors (Pillow, PyAV, SQLAlchemy, zipfile, tarfile, py7zr, zlib, lzma) are translated where
-Vigil calls them: a user sees one of
-these with a message, never the library's exception and its stack trace. ``InvalidValue`` is also a
+Vigil calls them: a user sees one of these with a message, never the library's exception and its stack
+trace. ``InvalidValue`` is also a
 ``ValueError``, the exception Python code expects from a malformed value, and ``NotRegular`` an
 ``OSError``, what reading a file raises.
 """
