@@ -90,7 +90,10 @@ class Item:
 @dataclass(frozen=True)
 class ReadTask:
     """One unit of a scan's work, a plain value: an evidence entry from the walk (a file to read, or a
-    row that says why it is not read)."""
+    row that says why it is not read). The scan makes one per entry today; a task for a part of a
+    file (one member of a huge archive, a byte range of a disk image) would add its fields here:
+    the executor carries any plain value, and rows are numbered within their task (the scan would
+    link such a task's first row to its container's)."""
 
     entry: Entry
 
