@@ -39,45 +39,45 @@ from typing import Any, Generic, Protocol, TypeVar
 __all__ = ["Executor", "Fixed", "Part", "WorkerSpec"]
 
 T = TypeVar("T")
-P = TypeVar("P")
+_P = TypeVar("_P")
 R = TypeVar("R")
-C = TypeVar("C")
-C_co = TypeVar("C_co", covariant=True)
+_C = TypeVar("_C")
+_Cco = TypeVar("_Cco", covariant=True)
 
 
-class WorkerSpec(Protocol[C_co]):
+class WorkerSpec(Protocol[_Cco]):
     """A picklable value each worker builds its context from, once, before its first task."""
 
-    def build(self) -> C_co: ...
+    def build(self) -> _Cco: ...
 
 
 @dataclass(frozen=True)
-class Fixed(Generic[C]):
+class Fixed(Generic[_C]):
     """A context that is the value itself (plain arguments every task gets)."""
 
-    value: C
+    value: _C
 
-    def build(self) -> C:
+    def build(self) -> _C:
         return self.value
 
 
 @dataclass(frozen=True)
-class Part(Generic[T, P]):
+class Part(Generic[T, _P]):
     """One part of a task's result, in order; ``last`` ends the task."""
 
     task: T
-    value: P
+    value: _P
     last: bool
     failed: bool = False  # ``value`` is on_timeout's or on_crash's: the task did not finish
 
 
 @dataclass(frozen=True)
-class _One(Generic[C, T, R]):
+class _One(Generic[_C, T, R]):
     """``fn`` as a task of exactly one part (picklable when ``fn`` is)."""
 
-    fn: Callable[[C, T], R]
+    fn: Callable[[_C, T], R]
 
-    def __call__(self, context: C, task: T) -> Iterator[R]:
+    def __call__(self, context: _C, task: T) -> Iterator[R]:
         yield self.fn(context, task)
 
 
@@ -88,24 +88,24 @@ class Executor(Protocol):
 
     def stream(
         self,
-        fn: Callable[[C, T], Iterable[P]],
+        fn: Callable[[_C, T], Iterable[_P]],
         tasks: Iterable[T],
         *,
-        spec: WorkerSpec[C],
+        spec: WorkerSpec[_C],
         timeout: float | Callable[[T], float],
-        on_timeout: Callable[[T, float], P],
-        on_crash: Callable[[T, str], P],
-    ) -> Iterator[Part[T, P]]:
+        on_timeout: Callable[[T, float], _P],
+        on_crash: Callable[[T, str], _P],
+    ) -> Iterator[Part[T, _P]]:
         """Every part of every task, tasks in input order. The workers start in this call, so
         a caller may start threads of its own afterwards (forking while threads run is unsafe)."""
         ...
 
     def map(
         self,
-        fn: Callable[[C, T], R],
+        fn: Callable[[_C, T], R],
         tasks: Iterable[T],
         *,
-        spec: WorkerSpec[C],
+        spec: WorkerSpec[_C],
         timeout: float | Callable[[T], float],
         on_timeout: Callable[[T, float], R],
         on_crash: Callable[[T, str], R],

@@ -33,9 +33,9 @@ from .base import Executor, Fixed, Part, WorkerSpec
 __all__ = ["LocalExecutor", "run_parallel", "default_jobs"]
 
 T = TypeVar("T")
-P = TypeVar("P")
+_P = TypeVar("_P")
 R = TypeVar("R")
-C = TypeVar("C")
+_C = TypeVar("_C")
 
 _AHEAD = 2  # parts a task may have waiting for the consumer before its worker waits too
 _GO = b"go"
@@ -181,14 +181,14 @@ class LocalExecutor(Executor):
 
     def stream(
         self,
-        fn: Callable[[C, T], Iterable[P]],
+        fn: Callable[[_C, T], Iterable[_P]],
         tasks: Iterable[T],
         *,
-        spec: WorkerSpec[C],
+        spec: WorkerSpec[_C],
         timeout: float | Callable[[T], float],
-        on_timeout: Callable[[T, float], P],
-        on_crash: Callable[[T, str], P],
-    ) -> Iterator[Part[T, P]]:
+        on_timeout: Callable[[T, float], _P],
+        on_crash: Callable[[T, str], _P],
+    ) -> Iterator[Part[T, _P]]:
         ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
         slots = [_Slot(ctx, fn, spec) for _ in range(self.jobs)]
         return _in_order(lambda: _Slot(ctx, fn, spec), slots, iter(enumerate(tasks)), timeout, on_timeout, on_crash)
@@ -199,10 +199,10 @@ def _in_order(
     slots: list[_Slot],
     source: Iterator[tuple[int, T]],
     timeout: float | Callable[[T], float],
-    on_timeout: Callable[[T, float], P],
-    on_crash: Callable[[T, str], P],
-) -> Iterator[Part[T, P]]:
-    waiting: dict[int, deque[Part[T, P]]] = {}  # parts not yet given to the consumer, by task
+    on_timeout: Callable[[T, float], _P],
+    on_crash: Callable[[T, str], _P],
+) -> Iterator[Part[T, _P]]:
+    waiting: dict[int, deque[Part[T, _P]]] = {}  # parts not yet given to the consumer, by task
     finished: set[int] = set()  # tasks whose last part has come
     next_out = 0
     exhausted = False
@@ -221,7 +221,7 @@ def _in_order(
         waiting[index] = deque()
         slot.give(index, item, timeout(item) if callable(timeout) else timeout)
 
-    def failed(index: int, item: T, value: P) -> None:
+    def failed(index: int, item: T, value: _P) -> None:
         waiting[index].append(Part(item, value, True, True))
         finished.add(index)
 
