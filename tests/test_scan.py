@@ -9,9 +9,9 @@ import io
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,10 +359,11 @@ def test_the_command_prints_where_the_reports_are_and_exits_by_the_contract(list
     assert not (tmp_path / "o3").exists()
 
 
-def test_an_archive_of_many_members_streams_through_disk_with_the_same_report(
+def test_an_archive_of_many_members_streams_in_parts_with_the_same_report(
         listed: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past EntryRows.SPILL rows, an entry's items go through a private file (memory stays flat), and
-    an error learnt about the archive after its members (a truncated tar.gz) still reaches its row."""
+    """Past EntryRows.PART rows, an entry's items stream to the main process in parts (memory stays
+    flat, no private file), and an error learnt about the archive after its members (a truncated
+    tar.gz) still reaches its row, which an earlier part carried."""
     from vigil.scan.reading import EntryRows
 
     ev = tmp_path / "evidence"
@@ -371,20 +372,102 @@ def test_an_archive_of_many_members_streams_through_disk_with_the_same_report(
     members.update({f"m/{i:05d}.txt": f"member {i}\n".encode() for i in range(1200)})
     data = _tgz(members)
     (ev / "many.tgz").write_bytes(data[: len(data) - 200])  # cut short: the last members are lost
-    monkeypatch.setattr(EntryRows, "SPILL", 500)
-    spilled = _scan(listed, [ev], tmp_path / "small-spill")
-    monkeypatch.setattr(EntryRows, "SPILL", 10**9)
-    in_memory = _scan(listed, [ev], tmp_path / "no-spill")
-    for report in (spilled, in_memory):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(EntryRows, "PART", 500)
+    in_parts = _scan(listed, [ev], tmp_path / "in-parts", temp_dir=str(temp))
+    monkeypatch.setattr(EntryRows, "PART", 10**9)
+    whole = _scan(listed, [ev], tmp_path / "whole", temp_dir=str(temp))
+    for report in (in_parts, whole):
         for key in ("started", "finished"):
             report["evidence"].pop(key)
         report["summary"].pop("seconds")
-    assert spilled == in_memory
-    items = spilled["items"]
+    assert in_parts == whole
+    items = in_parts["items"]
     assert len(items) > 1000 and items[0]["path"] == f"{ev}/many.tgz"
     assert "damaged" in (items[0]["error"] or "")
     assert any(i["path"].endswith("!/m/bridge.jpg") and i["matches"] for i in items)
-    assert not list(Path(tempfile.gettempdir()).glob("vigil-rows-*"))  # spill files are deleted
+    assert in_parts["summary"]["errors"] == whole["summary"]["errors"] >= 1
+    assert not list(temp.iterdir())  # nothing private left behind
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["sees-the-case-db", "on-another-machine"])
+def test_a_scan_through_a_pickle_round_trip_executor_gives_the_same_reports(
+        listed: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local: bool) -> None:
+    """Every task and part of a scan survives a pickle round trip and holds no path to the case folder
+    or the private temp folder; the reports are those of the local pool. Parts of three rows, so
+    that every archive streams in parts. Workers that cannot see the case database hash every
+    copy again: the scan keeps the first."""
+    from executors import PickleRoundTripExecutor
+    from vigil.scan.reading import EntryRows
+
+    monkeypatch.setattr(EntryRows, "PART", 3)
+    ev = build_evidence(tmp_path)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    outs = {"local": tmp_path / "local", "round-trip": tmp_path / "round-trip"}
+    run_scan(ScanOptions([str(ev)], outs["local"], "case-1", temp_dir=str(temp), jobs=2), listed)
+    executor = PickleRoundTripExecutor(local=local)
+    run_scan(ScanOptions([str(ev)], outs["round-trip"], "case-1", temp_dir=str(temp)), listed, executor=executor)
+
+    reports = {}
+    for name, out in outs.items():
+        report = json.loads((out / "report.json").read_text())
+        for key in ("started", "finished"):
+            report["evidence"].pop(key)
+        report["summary"].pop("seconds")
+        reports[name] = report
+    assert reports["local"] == reports["round-trip"]
+    assert reports["local"]["summary"]["hits"]["items"] == 9
+    for name in ("hits.csv", "vics-case.json"):
+        assert (outs["local"] / name).read_bytes() == (outs["round-trip"] / name).read_bytes()
+    assert len(executor.pickled) > len(reports["local"]["items"]) / 3
+    for data in executor.pickled:
+        assert str(outs["round-trip"]).encode() not in data and str(temp).encode() not in data
+    assert not list(temp.iterdir())
+
+
+def _crash_after(calls: int) -> Any:
+    from vigil.scan import reading
+
+    spooled = reading.spooled
+    made = 0
+
+    def crashing(stream: Any, temp_dir: str | None = None) -> Any:
+        nonlocal made
+        made += 1
+        if made > calls:
+            os.kill(os.getpid(), signal.SIGSEGV)  # a decoder crash, well into the archive
+        return spooled(stream, temp_dir)
+
+    return crashing
+
+
+def test_an_entry_whose_reader_crashes_after_some_parts_is_one_error_row(
+        listed: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts an archive delivered before its reader crashed are dropped: the entry is one error row,
+    as when its rows come in one part, and the scan goes on."""
+    from vigil.scan import reading
+
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    members = {f"m/{i:05d}.txt": f"member {i}\n".encode() for i in range(1200)}
+    (ev / "many.tgz").write_bytes(_tgz(members))
+    shutil.copy(BRIDGE, ev / "z-bridge.jpg")
+    monkeypatch.setattr(reading, "spooled", _crash_after(1100))  # the workers fork with it
+    reports = []
+    for part in (500, 10**9):
+        monkeypatch.setattr(reading.EntryRows, "PART", part)
+        report = _scan(listed, [ev], tmp_path / f"parts-of-{part}")
+        for key in ("started", "finished"):
+            report["evidence"].pop(key)
+        report["summary"].pop("seconds")
+        reports.append(report)
+    assert reports[0] == reports[1]
+    items = reports[0]["items"]
+    assert [(i["path"], i["kind"], i["error"]) for i in items] == [
+        (f"{ev}/many.tgz", "error", "the reader crashed (signal 11)"), (f"{ev}/z-bridge.jpg", "image", None)]
+    assert items[1]["matches"] and reports[0]["summary"]["errors"] == 1
 
 
 def test_workers_match_against_either_store(store: Store, tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ class ContentLookup:
 
     Opens its own read-only connection on first use (after the worker forked)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
@@ -114,3 +114,8 @@ class ContentLookup:
             self._pid = os.getpid()
         row = self._conn.execute("SELECT kind FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
         return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

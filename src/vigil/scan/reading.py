@@ -1,24 +1,24 @@
 """Reading one file of the evidence, and every member of it if it is an archive (a worker's task).
 
 A file yields :class:`Item` rows: itself first, then its members in archive order (nested
-archives depth first). An item's digests are always computed; its :class:`Content` (kind by
-content, perceptual signals, matches, a picture of a hit, a decoding error) only when that
-content has not been seen before in this case: each distinct file is decoded, hashed and
-matched once, however many copies the evidence holds (``seen`` answers from the case database
-and from this worker's own recent work). Nothing here raises for bad evidence: every failure is
-an item's ``error``.
+archives depth first), in parts (:class:`EntryRows`) that the executor streams to the scan's
+main process. A task (:class:`ReadTask`) and its parts are plain values: what a worker keeps
+between tasks is its :class:`ReadContext`, built in each worker from a :class:`ReadSpec`. An
+item's digests are always computed; its :class:`Content` (kind by content, perceptual signals,
+matches, a picture of a hit, a decoding error) only when that content has not been seen before
+in this case: each distinct file is decoded, hashed and matched once, however many copies the
+evidence holds (``seen`` answers from the case database, where the worker can read it, and from
+this worker's own recent work). Nothing here raises for bad evidence: every failure is an
+item's ``error``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import pickle
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import MediaError, MemberError, NotRegular
 from ..evidence.blobs import Blob, read_file, spooled
@@ -31,9 +31,11 @@ from ..signals import PDQ, vpdq
 from ..signals.mode import Mode
 from ..signals.variants import Variant
 from ..signals.views import ORIGINAL
+from .casedb import ContentLookup
 from .checking import ListCheck
 
-__all__ = ["ARCHIVE", "Content", "EntryRows", "Item", "ReadOptions", "read_entry", "single_row"]
+__all__ = ["ARCHIVE", "Content", "EntryRows", "Item", "ReadContext", "ReadOptions", "ReadSpec", "ReadTask",
+           "read_entry"]
 
 ARCHIVE = "archive"
 
@@ -85,78 +87,57 @@ class Item:
     error: str | None = None  # what went wrong reading this path (per copy, unlike content.error)
 
 
+@dataclass(frozen=True)
+class ReadTask:
+    """One unit of a scan's work, a plain value: an evidence entry from the walk (a file to read, or a
+    row that says why it is not read). The scan makes one per entry today; a task for a part of a
+    file (one member of a huge archive, a byte range of a disk image) would add its fields here:
+    the executor carries any plain value, and rows are numbered within their task (the scan would
+    link such a task's first row to its container's)."""
+
+    entry: Entry
+
+
+@dataclass
 class EntryRows:
-    """The items of one evidence entry, in order: in memory, or past ``SPILL`` of them (an archive of
-    many members, archives of archives) in a private file, so that neither the worker nor the scan's
-    main process holds them all. Iterate once with :meth:`__iter__`, which deletes the file."""
+    """A part of one evidence entry's items, in order: up to ``PART`` of them (an archive of many
+    members, archives of archives, comes in many parts, so that neither the worker nor the scan's
+    main process holds them all), and errors learnt late about rows of earlier parts (an archive's,
+    once its members are read)."""
 
-    SPILL = 2000
+    PART: ClassVar[int] = 2000
 
-    def __init__(self, temp_dir: str | None = None) -> None:
-        self.rows: list[Item] = []
-        self.count = 0
-        self.spill_path: str | None = None
-        self.spilled = 0
-        self.patches: dict[int, str] = {}  # index -> error, for rows already spilled
-        self._temp_dir = temp_dir
-        self._file: Any = None
+    items: list[Item] = field(default_factory=list)
+    amends: list[tuple[int, str]] = field(default_factory=list)  # (index of the row in its entry, error)
+
+
+class _Parts:
+    """An entry's items as they are read, cut into parts."""
+
+    def __init__(self) -> None:
+        self.part = EntryRows()
+        self.sent = 0  # rows in parts already given out
 
     def __len__(self) -> int:
-        return self.count
+        return self.sent + len(self.part.items)
 
-    def append(self, item: Item) -> None:
-        if self._file is None and len(self.rows) >= self.SPILL:
-            fd, self.spill_path = tempfile.mkstemp(prefix="vigil-rows-", dir=self._temp_dir)
-            self._file = os.fdopen(fd, "wb")
-            for row in self.rows:
-                pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.spilled = len(self.rows)
-            self.rows = []
-        if self._file is not None:
-            pickle.dump(item, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.spilled += 1
-        else:
-            self.rows.append(item)
-        self.count += 1
+    def append(self, item: Item) -> Iterator[EntryRows]:
+        self.part.items.append(item)
+        if len(self.part.items) >= EntryRows.PART:
+            yield self.take()
 
     def add_error(self, index: int, error: str) -> None:
         """Add to an earlier row's error (an archive's, learnt after its members were read)."""
-        if self._file is None:
-            row = self.rows[index]
-            row.error = error if row.error is None else f"{row.error}; {error}"
-        else:
-            before = self.patches.get(index)
-            self.patches[index] = error if before is None else f"{before}; {error}"
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        self.close()
-        return {k: v for k, v in self.__dict__.items() if k != "_file"} | {"_file": None}
-
-    def __iter__(self) -> Iterator[Item]:
-        if self.spill_path is None:
-            yield from self.rows
+        if index < self.sent:
+            self.part.amends.append((index, error))
             return
-        try:
-            with open(self.spill_path, "rb") as f:
-                for index in range(self.spilled):
-                    item = pickle.load(f)
-                    if index in self.patches:
-                        error = self.patches[index]
-                        item.error = error if item.error is None else f"{item.error}; {error}"
-                    yield item
-        finally:
-            self.discard()
+        row = self.part.items[index - self.sent]
+        row.error = error if row.error is None else f"{row.error}; {error}"
 
-    def discard(self) -> None:
-        self.close()
-        if self.spill_path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.spill_path)
+    def take(self) -> EntryRows:
+        part, self.part = self.part, EntryRows()
+        self.sent += len(part.items)
+        return part
 
 
 class _Seen:
@@ -178,46 +159,60 @@ class _Seen:
         self._recent[sha256] = kind
 
 
-_SEEN: _Seen | None = None
+@dataclass
+class ReadContext:
+    """What a worker keeps from task to task: the options, and which contents it knows."""
+
+    options: ReadOptions
+    seen: _Seen
+
+    def close(self) -> None:
+        if self.options.check is not None:
+            self.options.check.close()
+        if isinstance(self.seen.lookup, ContentLookup):
+            self.seen.lookup.close()
 
 
-def read_entry(entry: Entry, options: ReadOptions, lookup: Callable[[str], str | None] | None = None) -> EntryRows:
-    """Every item of one evidence entry. ``lookup(sha256)`` gives the kind of a content already
-    hashed in this case (None if new); it is called in the worker process."""
-    global _SEEN
-    if _SEEN is None or _SEEN.lookup is not lookup:
-        _SEEN = _Seen(lookup)
-    items = EntryRows(options.temp_dir)
+@dataclass(frozen=True)
+class ReadSpec:
+    """What a worker builds its :class:`ReadContext` from (a plain value). ``case_db``: the case
+    database, read-only, to ask which contents were hashed already; None where the workers cannot
+    see it (another machine): they then hash every content they meet, and the scan keeps the first."""
+
+    options: ReadOptions
+    case_db: str | None = None
+
+    def build(self) -> ReadContext:
+        if self.options.check is not None:
+            self.options.check.ready()
+        return ReadContext(self.options, _Seen(ContentLookup(self.case_db) if self.case_db is not None else None))
+
+
+def read_entry(context: ReadContext, task: ReadTask) -> Iterator[EntryRows]:
+    """Every item of one evidence entry, in parts (a worker's task)."""
+    entry = task.entry
+    options = context.options
     if entry.error is not None:
         kind = Kind.OTHER.value if entry.link else Kind.ERROR.value  # a link is read: as a link
-        items.append(Item(entry.path, None, None, kind, entry.size, error=entry.error))
-        return items
+        yield EntryRows([Item(entry.path, None, None, kind, entry.size, error=entry.error)])
+        return
     try:
         blob = read_file(entry.path)
     except NotRegular:
-        items.append(Item(entry.path, None, None, Kind.ERROR.value, 0, error="not a regular file: not read"))
-        return items
+        yield EntryRows([Item(entry.path, None, None, Kind.ERROR.value, 0, error="not a regular file: not read")])
+        return
     except OSError as exc:
-        items.append(Item(entry.path, None, None, Kind.ERROR.value, entry.size,
-                          error=f"cannot read: {exc.strerror or exc}"))
-        return items
-    try:
-        _examine(entry.path, None, None, blob, 1, options, _SEEN, items)
-    except BaseException:
-        items.discard()
-        raise
-    items.close()
-    return items
-
-
-def single_row(item: Item) -> EntryRows:
-    rows = EntryRows()
-    rows.append(item)
-    return rows
+        yield EntryRows([Item(entry.path, None, None, Kind.ERROR.value, entry.size,
+                              error=f"cannot read: {exc.strerror or exc}")])
+        return
+    items = _Parts()
+    yield from _examine(entry.path, None, None, blob, 1, options, context.seen, items)
+    if items.part.items or items.part.amends:
+        yield items.take()
 
 
 def _examine(path: str, parent: int | None, name: str | None, blob: Blob, depth: int, options: ReadOptions,
-             seen: _Seen, items: EntryRows) -> None:
+             seen: _Seen, items: _Parts) -> Iterator[EntryRows]:
     head = blob.head()
     fmt = archive_format(head)
     digests = blob.digests
@@ -240,9 +235,9 @@ def _examine(path: str, parent: int | None, name: str | None, blob: Blob, depth:
             item.error = f"named like a {promised} but its content is not one"
     elif fmt is None and digests.size == 0:
         item.error = "empty file (0 bytes)"
-    items.append(item)
+    yield from items.append(item)
     if fmt is not None:
-        _read_members(item, index, blob, fmt, depth, options, seen, items)
+        yield from _read_members(item, index, blob, fmt, depth, options, seen, items)
 
 
 def _hash_content(blob: Blob, options: ReadOptions) -> Content:
@@ -308,7 +303,7 @@ def _check(content: Content, blob: Blob, queries: list[Variant],
 
 
 def _read_members(item: Item, index: int, blob: Blob, fmt: str, depth: int, options: ReadOptions, seen: _Seen,
-                  items: EntryRows) -> None:
+                  items: _Parts) -> Iterator[EntryRows]:
     with blob.open() as stream:
         for member in iter_members(item.path, stream, fmt, limits=options.archives, depth=depth):
             name = member.path[len(item.path) + 2:] if member.path != item.path else None
@@ -316,15 +311,15 @@ def _read_members(item: Item, index: int, blob: Blob, fmt: str, depth: int, opti
                 if name is None:  # about the archive itself: it could not be opened, or not all of it
                     items.add_error(index, member.error)
                 else:
-                    items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
-                                      error=member.error))
+                    yield from items.append(Item(member.path, index, name, Kind.ERROR.value,
+                                                 member.size or None, error=member.error))
                 continue
             try:
                 with spooled(member.open(), options.temp_dir) as inner:
-                    _examine(member.path, index, name, inner, depth + 1, options, seen, items)
+                    yield from _examine(member.path, index, name, inner, depth + 1, options, seen, items)
             except MemberError as exc:
-                items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
-                                  error=exc.reason))  # the row is the member's: the reason alone
+                yield from items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
+                                             error=exc.reason))  # the row is the member's: the reason alone
             except OSError as exc:
-                items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
-                                  error=f"cannot spool the member: {exc.strerror or exc}"))
+                yield from items.append(Item(member.path, index, name, Kind.ERROR.value, member.size or None,
+                                             error=f"cannot spool the member: {exc.strerror or exc}"))

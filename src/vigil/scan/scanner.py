@@ -2,7 +2,8 @@
 
 The main process is the only writer of the case database. Workers read evidence entries (a
 file and, for an archive, all its members), hash and match each new content (``checking``) and
-return items in walk order; the main process commits items, contents, pictures of hits and the
+return items in walk order, an archive's in parts, through an executor (:mod:`vigil.run`: the
+local process pool by default); the main process commits items, contents, pictures of hits and the
 checkpoint together, about once a second. A scan killed at any moment resumes from its last
 commit and produces the same report as a scan never interrupted.
 """
@@ -31,14 +32,14 @@ from ..evidence.walk import Entry, walk_evidence
 from ..hashing import HashOptions
 from ..matching import Matcher
 from ..reports import REPORT_FILES
-from ..run import default_jobs, run_parallel
+from ..run import Executor, LocalExecutor
 from ..signals import pdq
 from ..store import Store
 from ..store.schema import entries
-from .casedb import CaseDB, ContentLookup
+from .casedb import CaseDB
 from .casereport import MAX_PICTURES, write_reports
 from .checking import ListCheck
-from .reading import Content, EntryRows, Item, ReadOptions, read_entry, single_row
+from .reading import Content, EntryRows, Item, ReadOptions, ReadSpec, ReadTask, read_entry
 
 __all__ = ["ScanOptions", "ScanProgress", "ScanOutcome", "run_scan", "list_fingerprints"]
 
@@ -147,6 +148,7 @@ class _Writer:
         self.rows: list[tuple[object, ...]] = []
         self.last_path = ""
         self._open = False
+        self._marked = False
 
     def _begin(self) -> None:
         if not self._open:
@@ -163,6 +165,36 @@ class _Writer:
         self.conn.executemany("INSERT INTO items (seq, top, parent, name, path, kind, size, md5, sha1, sha256, "
                               "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
         self.rows.clear()
+
+    def amend(self, seq: int, error: str) -> bool:
+        """Add to the error of a row already written (an archive's, learnt after its members);
+        whether the row had none before."""
+        self._begin()
+        if self.rows:
+            self._flush()
+        before = self.conn.execute("SELECT error FROM items WHERE seq = ?", (seq,)).fetchone()[0]
+        self.conn.execute("UPDATE items SET error = ? WHERE seq = ?",
+                          (error if before is None else f"{before}; {error}", seq))
+        return before is None
+
+    def entry_begins(self) -> None:
+        """An entry comes in parts: mark where it begins, so that it can be undone if it fails."""
+        self._begin()
+        if self.rows:
+            self._flush()
+        self.conn.execute("SAVEPOINT entry")
+        self._marked = True
+
+    def entry_ends(self) -> None:
+        if self._marked:
+            self.conn.execute("RELEASE entry")
+            self._marked = False
+
+    def undo_entry(self) -> None:
+        """Drop what the entry marked by :meth:`entry_begins` wrote (it failed: one row stands for it)."""
+        self.rows.clear()  # flushed up to the mark, so any left are the entry's
+        self.conn.execute("ROLLBACK TO entry")
+        self.entry_ends()
 
     def written(self, sha256: str) -> tuple[bool, bool] | None:
         """(a hit, a decoding error) of a content already written, committed or not; None if new."""
@@ -206,12 +238,14 @@ class _Writer:
         if self._open:
             self.conn.execute("ROLLBACK")
             self._open = False
+            self._marked = False
             self.rows.clear()
 
 
 def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | None = None,
-             on_compile: Callable[[str], None] | None = None) -> ScanOutcome:
-    """Scan (or finish scanning) the evidence into ``options.out``; write the reports."""
+             on_compile: Callable[[str], None] | None = None, executor: Executor | None = None) -> ScanOutcome:
+    """Scan (or finish scanning) the evidence into ``options.out``; write the reports. ``executor``
+    reads the evidence (default: a :class:`~vigil.run.LocalExecutor` of ``options.jobs`` processes)."""
     progress = progress or ScanProgress()
     out = options.out
     check_paths(options.evidence, out, options.temp_dir)
@@ -256,7 +290,7 @@ def run_scan(options: ScanOptions, store: Store, *, progress: ScanProgress | Non
             files = [out / name for name in REPORT_FILES]
         else:
             if case.get("state") == "scanning":
-                _scan(case, options, paths, matcher, progress)
+                _scan(case, options, paths, matcher, progress, executor or LocalExecutor(options.jobs))
             progress.stage("writing the reports")
             files = write_reports(case, out)
         summary = case.get("summary", {})
@@ -341,41 +375,50 @@ def _entries_after(case: CaseDB, evidence: Sequence[str]) -> Iterator[Entry]:
                             f"read {done}; start a new scan in another --out")
 
 
-def _timeout(base: float) -> Callable[[Entry], float]:
+def _timeout(base: float) -> Callable[[ReadTask], float]:
     # An archive is one task: allow for reading it at a slow 5 MB/s on top of one file's limit.
-    return lambda entry: base + entry.size / 5e6
+    return lambda task: base + task.entry.size / 5e6
 
 
-def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher, progress: ScanProgress) -> None:
+def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher, progress: ScanProgress,
+          executor: Executor) -> None:
     hashing = options.hashing
     if matcher.wants_windows and not hashing.windows:
         hashing = dataclasses.replace(hashing, windows=True)
     read_options = ReadOptions(hashing, options.archives, options.temp_dir, ListCheck(matcher))
-    lookup = ContentLookup(case.path)
+    # Workers that see the case database skip contents the case has hashed already; others hash
+    # them again and the first written stands (the report is the same either way).
+    spec = ReadSpec(read_options, str(case.path) if executor.local else None)
     done_entries = int(case.get("done_entries", 0))
     done_bytes = int(case.get("done_bytes", 0))
     next_seq = (case.conn.execute("SELECT max(seq) FROM items").fetchone()[0] or 0) + 1
     pictured = case.conn.execute("SELECT count(*) FROM thumbs").fetchone()[0]
     progress.started(done_entries, done_bytes)
     pdq.warm_up()
-    jobs = options.jobs or default_jobs()
-    results = run_parallel(read_entry, _entries_after(case, paths), extra=(read_options, lookup),
-                           jobs=jobs, timeout=_timeout(hashing.limits.max_seconds + 30.0),
-                           on_timeout=_timed_out, on_crash=_crashed)
+    tasks = (ReadTask(entry) for entry in _entries_after(case, paths))
+    parts = executor.stream(read_entry, tasks, spec=spec, timeout=_timeout(hashing.limits.max_seconds + 30.0),
+                            on_timeout=_timed_out, on_crash=_crashed)
     stop = threading.Event()
     counter = threading.Thread(target=_count, args=(paths, progress, stop), daemon=True)
     counter.start()
     writer = _Writer(case, done_entries, done_bytes)
     last_commit = time.monotonic()
     try:
-        for rows in results:
-            top = writer.done_entries + 1
-            first_seq = next_seq
-            first: Item | None = None
-            hits = errors = 0
-            for item in rows:
+        in_entry = False  # parts of an entry have come, not yet its last
+        first_seq, pictured_before, first, hits, errors = next_seq, pictured, None, 0, 0
+        for part in parts:
+            if not in_entry:  # an entry's first part
+                first_seq, pictured_before, first, hits, errors = next_seq, pictured, None, 0, 0
+                if not part.last:
+                    in_entry = True
+                    writer.entry_begins()
+            elif part.failed:  # the entry failed after some of its parts: its one error row stands alone
+                writer.undo_entry()
+                next_seq, pictured, first, hits, errors = first_seq, pictured_before, None, 0, 0
+            rows = part.value
+            for item in rows.items:
                 first = first or item
-                writer.item(_item_row(next_seq, top, item, first_seq))
+                writer.item(_item_row(next_seq, writer.done_entries + 1, item, first_seq))
                 next_seq += 1
                 hit = content_error = False
                 if item.digests is not None:
@@ -386,6 +429,13 @@ def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher
                     hit, content_error = state or (False, False)
                 hits += hit
                 errors += item.error is not None or content_error
+            for index, error in rows.amends:  # an archive's row: an archive's content has no error of its own
+                errors += writer.amend(first_seq + index, error)
+            if not part.last:
+                continue
+            if in_entry:
+                in_entry = False
+                writer.entry_ends()
             size = (first.size or 0) if first is not None else 0
             writer.entry_done(size, first.path if first is not None else "")
             progress.advanced(next_seq - first_seq, size, hits, errors)
@@ -418,13 +468,15 @@ def _add_content(sha256: str, content: Content, writer: _Writer, pictured: int) 
     return pictured
 
 
-def _timed_out(entry: Entry, seconds: float) -> EntryRows:
-    return single_row(Item(entry.path, None, None, "error", entry.size,
-                           error=f"reading took longer than {seconds:,.0f} s; stopped"))
+def _timed_out(task: ReadTask, seconds: float) -> EntryRows:
+    entry = task.entry
+    return EntryRows([Item(entry.path, None, None, "error", entry.size,
+                           error=f"reading took longer than {seconds:,.0f} s; stopped")])
 
 
-def _crashed(entry: Entry, reason: str) -> EntryRows:
-    return single_row(Item(entry.path, None, None, "error", entry.size, error=f"the reader crashed ({reason})"))
+def _crashed(task: ReadTask, reason: str) -> EntryRows:
+    entry = task.entry
+    return EntryRows([Item(entry.path, None, None, "error", entry.size, error=f"the reader crashed ({reason})")])
 
 
 def open_case(out: Path) -> CaseDB:
