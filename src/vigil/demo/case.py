@@ -25,7 +25,7 @@ from ..lists.media import add_media
 from ..store import Store
 from . import media_dir
 
-__all__ = ["DemoCase", "build_demo"]
+__all__ = ["DemoCase", "build_demo", "LIST", "MARKER"]
 
 MARKER = ".vigil-demo"
 LIST = "demo-known"

@@ -27,6 +27,9 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+__all__ = ["CHUNKS", "PREFILTER_BITS", "ROW_BITS", "bucket_keys", "chunk_table", "counting_order", "search_brute",
+           "search_mih"]
+
 CHUNKS = 8
 ROW_BITS = 24  # a row number shares a uint32 table word with the 8 prefilter bits
 PREFILTER_BITS = 8

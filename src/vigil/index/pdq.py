@@ -51,6 +51,8 @@ __all__ = [
     "Strategy",
     "brute_force_search",
     "hex_to_bits",
+    "HASH_BYTES",
+    "MAX_SHARD_ROWS",
 ]
 
 DEFAULT_RADIUS = 31  # the PDQ match threshold the lists in the field use

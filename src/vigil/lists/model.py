@@ -18,12 +18,7 @@ import orjson
 from ..errors import InvalidValue, MalformedSignal
 from ..signals import SIGNALS
 
-__all__ = [
-    "PHOTODNA",
-    "Signal",
-    "Record",
-    "parse_bool",
-]
+__all__ = ["PHOTODNA", "Signal", "Record", "parse_bool", "metadata_to_json", "signals_from_json", "signals_to_json"]
 
 # PhotoDNA, as lists carry it: no signal type is registered for it (its algorithm is licensed), so its
 # values are kept as given and exported again, never matched. A plug-in that registers it uses this name.

@@ -9,7 +9,6 @@ an allow-list (known benign media) has its other matches suppressed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -306,11 +305,6 @@ def iter_hash_queries(lines: Iterable[str]) -> Iterator[Query]:
     for line in lines:
         if line.strip() and not line.lstrip().startswith("#"):
             yield parse_hash_line(line)
-
-
-def queries_to_json(results: Iterable[QueryResult]) -> Iterator[str]:
-    for r in results:
-        yield json.dumps(r.to_json(), ensure_ascii=False)
 
 
 def query_from_result(result: FileResult) -> Query:

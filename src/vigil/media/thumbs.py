@@ -19,7 +19,7 @@ from .limits import Limits
 from .photo import open_photo, pillow_errors
 from .video import VideoSource, keyframes
 
-__all__ = ["photo_thumbnail", "pixels_thumbnail", "video_strip", "STRIP_FRAMES"]
+__all__ = ["photo_thumbnail", "pixels_thumbnail", "video_strip", "STRIP_FRAMES", "FRAME_HEIGHT", "PHOTO_BOX"]
 
 PHOTO_BOX = 320
 FRAME_HEIGHT = 120

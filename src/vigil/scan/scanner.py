@@ -41,7 +41,7 @@ from .casereport import MAX_PICTURES, write_reports
 from .checking import ListCheck
 from .reading import Content, EntryRows, Item, ReadOptions, ReadSpec, ReadTask, read_entry
 
-__all__ = ["ScanOptions", "ScanProgress", "ScanOutcome", "run_scan", "list_fingerprints"]
+__all__ = ["ScanOptions", "ScanProgress", "ScanOutcome", "run_scan", "list_fingerprints", "check_paths", "open_case"]
 
 _COMMIT_SECONDS = 1.0
 _COMMIT_ENTRIES = 500

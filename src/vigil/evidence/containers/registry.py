@@ -20,7 +20,15 @@ from .compressed import CompressedContainer
 from .tar import TarContainer
 from .zip import ZipContainer
 
-__all__ = ["CONTAINERS", "ContainerRegistry", "LazyContainer", "archive_format", "iter_members", "signature"]
+__all__ = [
+    "CONTAINERS",
+    "ContainerRegistry",
+    "LazyContainer",
+    "archive_format",
+    "iter_members",
+    "signature",
+    "Reader",
+]
 
 Reader = Callable[[str, BinaryIO, str, ArchiveLimits, int, Budget], Iterator[Member]]
 

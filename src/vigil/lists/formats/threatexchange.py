@@ -34,7 +34,7 @@ from ...signals.vpdq_type import parse_line
 from ..model import Record, Signal
 from .base import ReadNotes, ReadOptions, sniff_text, text_lines
 
-__all__ = ["ThreatExchangeFormat", "TE_TYPES"]
+__all__ = ["ThreatExchangeFormat", "TE_TYPES", "entry_id"]
 
 # ThreatExchange type name → Vigil signal type.
 TE_TYPES = {"pdq": PDQ.name, "video_md5": MD5.name, "photo_md5": MD5.name, "md5": MD5.name,
