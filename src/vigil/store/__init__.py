@@ -11,6 +11,7 @@ package). Compiled match indexes are cached beside a SQLite file, or under
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 from collections.abc import Iterator
@@ -26,10 +27,42 @@ from sqlalchemy.exc import NoSuchModuleError as _NoSuchModule
 from ..errors import InputUnusable, StoreUnusable, UsageError
 from . import schema
 
-__all__ = ["Store", "default_db", "schema"]
+__all__ = ["Store", "default_db", "migration_heads", "schema"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-_HEAD = "0001"
+
+
+def migration_heads(folder: Path = _MIGRATIONS / "versions") -> frozenset[str]:
+    """The newest revision of each line of migrations, read from the scripts themselves (their
+    ``revision`` and ``down_revision``), without loading Alembic: a store at these heads needs no
+    migration. A table set of its own (a later app's) is a line of its own, with a branch label."""
+    revisions: dict[str, tuple[str, ...]] = {}
+    for script in sorted(folder.glob("*.py")):
+        values = _assigned_literals(script)
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
+            raise StoreUnusable(f"the migration script {script.name} names no revision")
+        downs = down if isinstance(down, list | tuple) else [down] if isinstance(down, str) else []
+        revisions[revision] = tuple(str(d) for d in downs)
+    parents = {parent for downs in revisions.values() for parent in downs}
+    return frozenset(revisions) - parents
+
+
+def _assigned_literals(script: Path) -> dict[str, object]:
+    """``name = <literal>`` assignments at the top of a script (annotated or not)."""
+    values: dict[str, object] = {}
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value = node.target.id, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, node.value
+        else:
+            continue
+        try:
+            values[name] = ast.literal_eval(value)
+        except ValueError:
+            continue
+    return values
 
 
 def default_db() -> str:
@@ -134,7 +167,7 @@ class Store:
         """Bring the schema to the newest revision (a no-op when it is there already)."""
         try:
             with self.engine.connect() as conn:
-                if self._revision(conn) == _HEAD:
+                if self._revisions(conn) == migration_heads():
                     return
             from alembic import command
             from alembic.config import Config
@@ -143,16 +176,15 @@ class Store:
             config.set_main_option("script_location", str(_MIGRATIONS))
             with self.engine.begin() as conn:
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                command.upgrade(config, "heads")
         except DBAPIError as exc:  # the driver's complaint: not a database, locked, refused, down
             raise StoreUnusable(f"cannot open the database {self.describe()}: {_one_line(exc)}") from exc
 
     @staticmethod
-    def _revision(conn: Connection) -> str | None:
+    def _revisions(conn: Connection) -> frozenset[str]:
         if not inspect(conn).has_table("alembic_version"):
-            return None
-        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-        return None if row is None else str(row[0])
+            return frozenset()
+        return frozenset(str(row[0]) for row in conn.execute(text("SELECT version_num FROM alembic_version")))
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
