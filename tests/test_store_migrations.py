@@ -23,7 +23,7 @@ def test_the_head_is_read_from_the_scripts(tmp_path: Path) -> None:
     (versions / "0100_service.py").write_text('revision = "0100"\ndown_revision = None\nbranch_labels = ("service",)\n')
     assert migration_heads(versions) == frozenset({"0002", "0100"})
     (versions / "0200_bad.py").write_text("down_revision = None\n")
-    with pytest.raises(StoreUnusable, match="0200_bad.py names no revision"):
+    with pytest.raises(StoreUnusable, match=r"0200_bad\.py names no revision"):
         migration_heads(versions)
 
 
