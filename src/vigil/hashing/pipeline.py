@@ -12,9 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import MediaError, NotMedia, NotRegular
 from ..evidence.blobs import Blob, read_file, spooled
@@ -22,11 +20,14 @@ from ..evidence.sources import display_path
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.sniff import HEAD_BYTES, Kind, sniff
 from ..run import default_jobs, run_parallel
-from ..signals import pdq, vpdq
 from ..signals.digests import Digests, digest_bytes
 from ..signals.mode import Mode
-from ..signals.variants import DerivedHash, Variant
-from .photo import hash_photo
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..signals import pdq, vpdq
+    from ..signals.variants import DerivedHash, Variant
 
 __all__ = ["HashOptions", "FileResult", "hash_blob", "hash_bytes", "hash_file", "hash_files", "hash_stream",
            "video_source"]
@@ -147,7 +148,11 @@ def hash_blob(blob: Blob, options: HashOptions = HashOptions(), *, name: str = "
 def _hash_media(result: FileResult, blob: Blob, options: HashOptions) -> None:
     if result.size == 0:
         raise NotMedia("empty file (0 bytes)")
+    # The photo and video stacks (numba, Pillow, PyAV) load with the first content that needs them:
+    # ``import vigil`` and a run over photos alone never pay for the other.
     if result.kind is Kind.IMAGE:
+        from .photo import hash_photo
+
         hashes = hash_photo(blob.data if blob.data is not None else str(blob.path), mode=options.mode,
                             limits=options.limits, dihedral=options.dihedral, variants=options.variants,
                             derived=options.derived, windows=options.windows, keep_pixels=options.keep_pixels)
@@ -158,6 +163,8 @@ def _hash_media(result: FileResult, blob: Blob, options: HashOptions) -> None:
         result.pdq_windows = hashes.windows
         result.pixels, result.orientation = hashes.pixels, hashes.orientation
     elif result.kind is Kind.VIDEO:
+        from ..signals import vpdq
+
         features: list[vpdq.VpdqFeature] = []
         result.vpdq = features  # filled as frames are hashed: a damaged video keeps what came before the damage
         vpdq.hash_video(video_source(blob), seconds_per_hash=options.seconds_per_hash, mode=options.mode,
@@ -194,6 +201,8 @@ def hash_files(
     """
     # Videos keep one hashing thread per core even beside other workers: measured, the
     # oversubscription costs less than a lone long video left on one core at the end.
+    from ..signals import pdq
+
     pdq.warm_up()  # before the workers fork: they inherit the compiled code
     return run_parallel(
         hash_file,
