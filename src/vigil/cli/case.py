@@ -8,8 +8,6 @@ from pathlib import Path
 import typer
 
 from ..errors import VerifyFailed
-from ..scan.audit import verify_case
-from ..scan.scanner import open_case
 
 app = typer.Typer(help="A scan's case: verify its log and reports, read its log.", no_args_is_help=True)
 
@@ -23,6 +21,9 @@ def verify_command(
     Exit status 0 when everything checks, 1 when something was changed (each problem is
     printed), 3 when the folder holds no case.
     """
+    from ..scan.audit import verify_case  # the scan app loads when a verb runs, not for `vigil --help`
+    from ..scan.scanner import open_case
+
     case = open_case(out)
     try:
         result = verify_case(case, out)
@@ -39,6 +40,8 @@ def log_command(
     out: Path = typer.Argument(..., help="The scan's output folder (holds case.db)."),
 ) -> None:
     """Print the case log, one JSON object per entry."""
+    from ..scan.scanner import open_case
+
     case = open_case(out)
     try:
         for entry in case.log.entries():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..errors import UsageError
 from ..lists.settings import SETTINGS
-from ..store import Store
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 DB_HELP = ("Database: a SQLite file path or a postgresql:// URL "
            "(default: $VIGIL_DB, else ~/.local/share/vigil/vigil.db).")
@@ -19,6 +22,8 @@ def db_option() -> str | None:
 
 
 def open_store(db: str | None) -> Store:
+    from ..store import Store  # SQLAlchemy loads for the verbs that use a database, not for `vigil --help`
+
     return Store.open(db)
 
 

@@ -6,13 +6,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from ..demo.case import LIST, build_demo
 from ..evidence.sources import display_path
-from ..scan.scanner import ScanOptions, run_scan
-from ..store import Store
-from .scan import _Bar
 
 
 def demo_command(
@@ -22,6 +17,13 @@ def demo_command(
 ) -> None:
     """Build a small benign case from bundled media and scan it: a list, evidence with exact and
     edited copies, archives, a broken file. Prints where the report is."""
+    from rich.console import Console  # what the demo builds and runs loads when it runs, not for `vigil --help`
+
+    from ..demo.case import LIST, build_demo
+    from ..scan.scanner import ScanOptions, run_scan
+    from ..store import Store
+    from .scan import _Bar
+
     console = Console(stderr=True)
     console.print(f"building the demo case in {display_path(folder)} …")
     demo = build_demo(folder)

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,18 +14,18 @@ from rich.table import Table
 
 from ..errors import InputUnusable, UsageError
 from ..evidence.sources import display_path
-from ..lists import catalog
-from ..lists.catalog import ListKind
-from ..lists.compiled import load_compiled
-from ..lists.exporting import export_list
 from ..lists.formats import FORMATS
-from ..lists.importing import import_file
 from ..lists.model import Record
 from ..lists.settings import SETTINGS, ListSettings
 from ..signals import SIGNALS
-from ..store import Store
 from .common import db_option, interactive, open_store, parse_settings
 from .progress import ByteProgress, FileProgress
+
+if TYPE_CHECKING:
+    from ..lists.catalog import ListInfo, ListKind
+    from ..store import Store
+
+# The store-backed parts of lists (SQLAlchemy) load inside the verbs that use them, not for `vigil --help`.
 
 app = typer.Typer(help="Hash lists: import the field's formats, add your own media, export, revoke.",
                   no_args_is_help=True)
@@ -36,6 +37,8 @@ _SIGNAL_HELP = f"For plain files of 64-digit hashes: {SIGNALS.names_text(SIGNALS
 
 
 def _kind(allow: bool | None) -> ListKind | None:
+    from ..lists.catalog import ListKind
+
     return None if allow is None else (ListKind.ALLOW if allow else ListKind.BLOCK)
 
 
@@ -54,6 +57,8 @@ def import_command(
     db: str | None = db_option(),
 ) -> None:
     """Import a hash-list file; re-importing an updated file updates and revokes, never duplicates."""
+    from ..lists.importing import import_file
+
     store = open_store(db)
     try:
         size = os.stat(file).st_size
@@ -75,6 +80,9 @@ def import_command(
 
 def _compile(store: Store, list_name: str) -> None:
     """Compile the list's match index now, so the first match does not wait for it."""
+    from ..lists import catalog
+    from ..lists.compiled import load_compiled
+
     with store.connect() as conn:
         info = catalog.get_list(conn, list_name)
     if interactive():
@@ -122,6 +130,8 @@ def ls_command(
     db: str | None = db_option(),
 ) -> None:
     """The lists in the database, with their entry counts."""
+    from ..lists import catalog
+
     store = open_store(db)
     infos = catalog.all_lists(store)
     if json_out:
@@ -140,7 +150,7 @@ def ls_command(
     Console().print(table)
 
 
-def _list_json(i: catalog.ListInfo) -> dict[str, object]:
+def _list_json(i: ListInfo) -> dict[str, object]:
     return {"name": i.name, "kind": i.kind.value, "source": i.source, "active": i.active, "revoked": i.revoked,
             "settings": i.settings.as_dict(), "created": i.created_at.isoformat(), "updated": i.updated_at.isoformat()}
 
@@ -153,6 +163,8 @@ def show_command(
     db: str | None = db_option(),
 ) -> None:
     """A list's settings, its import history (provenance) and its first entries."""
+    from ..lists import catalog
+
     store = open_store(db)
     info = catalog.describe_list(store, list_name)
     history = catalog.list_imports(store, list_name)
@@ -208,6 +220,8 @@ def export_command(
     db: str | None = db_option(),
 ) -> None:
     """Write a list in an exchange format (revoked entries only where the format can say so)."""
+    from ..lists.exporting import export_list
+
     store = open_store(db)
     if output is None:
         export_list(store, list_name, format, sys.stdout.buffer)
@@ -233,6 +247,8 @@ def revoke_command(
     db: str | None = db_option(),
 ) -> None:
     """Revoke entries: they stop matching at once. All or nothing: an unknown id revokes none."""
+    from ..lists import catalog
+
     store = open_store(db)
     n = catalog.revoke(store, list_name, ids)
     print(f"{list_name}: {n} entries revoked" + (f", {len(set(ids)) - n} were revoked already"
@@ -248,6 +264,8 @@ def set_command(
     db: str | None = db_option(),
 ) -> None:
     """Change a list's match settings, source or kind."""
+    from ..lists import catalog
+
     store = open_store(db)
     info = catalog.update_settings(store, list_name, settings=parse_settings(setting) or None, source=source,
                                    kind=_kind(allow))

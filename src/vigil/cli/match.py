@@ -7,22 +7,23 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import typer
-from rich.console import Console
 
 from ..errors import InputUnusable, UsageError
 from ..evidence.sources import display_path
 from ..evidence.walk import walk_paths
 from ..hashing import FileResult, HashOptions, hash_files
-from ..matching import Match, Matcher, Query, QueryResult, iter_hash_queries, query_from_result
 from ..media.sniff import Kind
 from ..run import default_jobs
 from ..signals import get_signal
 from ..signals.mode import Mode
 from .common import db_option, interactive, open_store
 from .progress import FileProgress
+
+if TYPE_CHECKING:
+    from ..matching import Match, Matcher, Query, QueryResult
 
 _BATCH = 1000  # hash lines looked up together
 
@@ -51,6 +52,10 @@ def match_command(
     """
     if bool(paths) == (hashes is not None):
         raise UsageError("give PATH… to match media, or --hashes FILE to look up hash lines (not both)")
+    from rich.console import Console  # matching (SQLAlchemy, the indexes) loads when it runs, not for --help
+
+    from ..matching import Matcher, iter_hash_queries
+
     store = open_store(db)
     console = Console(stderr=True)
 
@@ -85,6 +90,8 @@ def match_command(
 
 def _match_paths(matcher: Matcher, named: list[str], emit: Callable[[QueryResult], None], options: HashOptions,
                  jobs: int, progress_on: bool) -> list[str]:
+    from ..matching import query_from_result
+
     found = list(walk_paths(named))
     missing = [display_path(f.path) for f in found if f.error and f.path in named]
     hashed = hash_files((f.path for f in found if not f.error), options, jobs=jobs or default_jobs())

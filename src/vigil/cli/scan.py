@@ -16,7 +16,7 @@ from ..evidence.containers import ArchiveLimits
 from ..evidence.sources import display_path
 from ..hashing import HashOptions
 from ..media.limits import Limits
-from ..scan.scanner import ScanOptions, ScanProgress, run_scan
+from ..scan.progress import ScanProgress
 from ..signals.mode import Mode
 from .common import db_option, open_store
 
@@ -160,6 +160,8 @@ def scan_command(
     0 when the scan finished (hits and unreadable files are in the reports), 2 for a usage
     error, 3 when evidence or the database cannot be used.
     """
+    from ..scan.scanner import ScanOptions, run_scan  # the scan app loads when it runs, not for `vigil --help`
+
     try:
         hashing = HashOptions(mode=mode, seconds_per_hash=seconds_per_hash, variants=expand,
                               limits=Limits(max_pixels=max_pixels, max_seconds=max_seconds))

@@ -39,6 +39,7 @@ from ..store.schema import entries
 from .casedb import CaseDB
 from .casereport import MAX_PICTURES, write_reports
 from .checking import ListCheck
+from .progress import ScanProgress
 from .reading import Content, EntryRows, Item, ReadOptions, ReadSpec, ReadTask, read_entry
 
 __all__ = ["ScanOptions", "ScanProgress", "ScanOutcome", "run_scan", "list_fingerprints", "check_paths", "open_case"]
@@ -58,16 +59,6 @@ class ScanOptions:
     hashing: HashOptions = field(default_factory=lambda: HashOptions(variants=True))
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
     temp_dir: str | None = None  # where archive members over 64 MiB are spooled while hashed (None: the system's)
-
-
-class ScanProgress:
-    """What a front end shows while a scan runs; the scan calls these from its main thread,
-    except ``counted`` (from the thread that sizes the evidence)."""
-
-    def started(self, resumed_entries: int, resumed_bytes: int) -> None: ...
-    def counted(self, files: int, size: int, finished: bool) -> None: ...
-    def advanced(self, items: int, nbytes: int, hits: int, errors: int) -> None: ...
-    def stage(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True)
