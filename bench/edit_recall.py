@@ -55,7 +55,7 @@ from common import RESULTS, ROOT, fmt, log, table
 
 sys.path.insert(0, str(ROOT / "tests"))
 import benign_corpus as corpus
-from vigil.signals import _pdqcore
+from vigil.signals import _pdqcheck
 from vigil.signals.pdq import DIHEDRAL_NAMES, hash_rgb
 from vigil.signals.variants import Box, _Regions, media_signals, query_variants, query_windows, windows_agree
 
@@ -467,7 +467,7 @@ def main() -> None:
         f"{sum(p.source == 'synthetic' for p in PHOTOS)} synthetic scenes), built in {build_s:.0f}s; "
         f"{len(listed_order)} listed, {len(unlisted_order)} unlisted; {queries_total} query images "
         f"(each photo as is, {len(corpus.EDIT_NAMES)} edits, {len(corpus.COMBINED_EDIT_NAMES)} double edits); "
-        f"signals computed in {signals_s:.0f}s. Fast PDQ core: {_pdqcore.AVAILABLE}.",
+        f"signals computed in {signals_s:.0f}s. Fast PDQ core: {_pdqcheck.AVAILABLE}.",
         "",
         "Strategies are described in the module docstring of `bench/edit_recall.py`. Recall is the share of the "
         f"{len(listed_order)} listed photos whose copy matched its own listed photo"

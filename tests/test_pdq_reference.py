@@ -135,9 +135,9 @@ def test_distance_rejects_non_hashes() -> None:
 def test_fallback_through_the_public_pdqhash_api_gives_the_same_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """If pdqhash's exported C++ could not be bound, results must not change (only speed)."""
     from vigil.media.photo import load_rgb
-    from vigil.signals import _pdqcore
+    from vigil.signals import _pdqcheck
 
     rgb = load_rgb(BUNDLED_REFDATA / "pdq-images/bridge-mods/square-256x256.jpg")
     fast = pdq.hash_rgb(rgb), pdq.dihedral_rgb(rgb)
-    monkeypatch.setattr(_pdqcore, "AVAILABLE", False)
+    monkeypatch.setattr(_pdqcheck, "AVAILABLE", False)
     assert (pdq.hash_rgb(rgb), pdq.dihedral_rgb(rgb)) == fast

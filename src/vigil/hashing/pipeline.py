@@ -203,7 +203,9 @@ def hash_files(
     # oversubscription costs less than a lone long video left on one core at the end.
     from ..signals import pdq
 
-    pdq.warm_up()  # before the workers fork: they inherit the compiled code
+    # Before the workers fork: they inherit what is loaded. Fast mode's plain hashes of large photos
+    # need no numba kernels; a run that needs them loads them here once, not in every worker.
+    pdq.warm_up(kernels=options.mode is Mode.EXACT or options.variants or options.derived or options.windows)
     return run_parallel(
         hash_file,
         paths,

@@ -1,4 +1,4 @@
-"""Bit-exact, faster PDQ: our own luma and Jarosz downscale, Meta's C++ for the rest.
+"""Bit-exact, faster PDQ: our own luma and Jarosz downscale (numba), Meta's C++ for the rest.
 
 ``pdqhash`` (Meta's C++ PDQ core) spends most of its time in the full-resolution
 Jarosz box filter, walking columns with a stride, and computes luma with several
@@ -6,28 +6,39 @@ float64 numpy passes. Only 64x64 filtered samples are ever used, so we compute t
 same box-filter running sums in the same float32 operation order (making the result
 bit-identical), vectorised across independent lines and skipping outputs that
 decimation throws away. The DCT, quality metric, median and bit packing are the
-C++ functions exported by pdqhash's own extension module, called through ctypes.
+C++ functions exported by pdqhash's own extension module, called through ctypes
+(``_pdqcpp``, re-exported here).
 
-If those symbols cannot be bound (another pdqhash build), or the self-check at
-import disagrees with ``pdqhash.compute``, ``AVAILABLE`` is False and callers
-fall back to the public pdqhash API.
+If those symbols cannot be bound (another pdqhash build), or these kernels disagree
+with ``pdqhash.compute`` (:func:`agrees_with_pdqhash`, run once per install by
+``_pdqcheck``), ``_pdqcheck.AVAILABLE`` is False and callers fall back to the public
+pdqhash API. This module loads numba (0.4 s with its first kernel): only callers that
+decode at full size import it.
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
 import threading
-from typing import Any
 
 import numba
 import numpy as np
-import pdqhash
+
+from ._pdqcpp import (
+    BOUND,
+    DIHEDRAL_NAMES,
+    ZERO_HASH,
+    bits_to_hex,
+    dihedral_from_buffer64,
+    hash_from_buffer64,
+    reference_hex,
+    words_to_hex,
+)
+from ._pdqfast import centers, window
 
 __all__ = [
-    "AVAILABLE",
+    "BOUND",
     "DIHEDRAL_NAMES",
+    "agrees_with_pdqhash",
     "hash_from_luma",
     "hash_from_buffer64",
     "dihedral_from_buffer64",
@@ -39,19 +50,10 @@ __all__ = [
     "words_to_hex",
     "bits_to_hex",
     "reference_hex",
+    "downscale64",
 ]
 
 MIN_HASHABLE_DIM = 5
-DIHEDRAL_NAMES = (
-    "original",
-    "rotate90",
-    "rotate180",
-    "rotate270",
-    "flipx",
-    "flipy",
-    "flipplus1",
-    "flipminus1",
-)
 
 
 # ---------------------------------------------------------------- luma
@@ -224,17 +226,10 @@ def _box_rows(src: np.ndarray, dst: np.ndarray, window: int, cols: np.ndarray) -
         _box_lines(src[r].reshape((m, 1)), dst[r].reshape((m, 1)), window, cols)
 
 
-@numba.njit(cache=True, nogil=True)
-def _window(old: int, new: int) -> int:  # pragma: no cover
-    return (old + 2 * new - 1) // (2 * new)
-
-
-@numba.njit(cache=True, nogil=True)
-def _centers(n: int) -> np.ndarray:  # pragma: no cover
-    out = np.empty(64, np.int64)
-    for k in range(64):
-        out[k] = int(((k + 0.5) * n) / 64)
-    return out
+# PDQ's window and sampling centres: one definition (in _pdqfast, which runs it in plain Python),
+# compiled here for the kernels.
+_window = numba.njit(cache=True, nogil=True)(window)
+_centers = numba.njit(cache=True, nogil=True)(centers)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -295,90 +290,6 @@ def downscale64(luma: np.ndarray) -> np.ndarray:
     return _downscale64(luma, *_scratch(*luma.shape))
 
 
-# ---------------------------------------------------------------- C++ tail via ctypes
-class _Hash256(ctypes.Structure):
-    _fields_ = [("w", ctypes.c_uint16 * 16)]
-
-
-_F64x64 = ctypes.POINTER(ctypes.c_float)
-_SYMBOLS = {
-    "quality": "_ZN8facebook3pdq7hashing27pdqImageDomainQualityMetricEPA64_f",
-    "dct": "_ZN8facebook3pdq7hashing9dct64To16EPA64_fS3_PA16_f",
-    "bits": "_ZN8facebook3pdq7hashing20pdqBuffer16x16ToBitsEPA16_fPNS1_7Hash256E",
-    "rotate90": "_ZN8facebook3pdq7hashing23dct16OriginalToRotate90EPA16_fS3_",
-    "rotate180": "_ZN8facebook3pdq7hashing24dct16OriginalToRotate180EPA16_fS3_",
-    "rotate270": "_ZN8facebook3pdq7hashing24dct16OriginalToRotate270EPA16_fS3_",
-    "flipx": "_ZN8facebook3pdq7hashing20dct16OriginalToFlipXEPA16_fS3_",
-    "flipy": "_ZN8facebook3pdq7hashing20dct16OriginalToFlipYEPA16_fS3_",
-    "flipplus1": "_ZN8facebook3pdq7hashing24dct16OriginalToFlipPlus1EPA16_fS3_",
-    "flipminus1": "_ZN8facebook3pdq7hashing25dct16OriginalToFlipMinus1EPA16_fS3_",
-}
-
-
-def _bind() -> dict[str, Any] | None:
-    paths = glob.glob(os.path.join(os.path.dirname(pdqhash.__file__), "bindings*.so"))
-    if not paths:
-        return None
-    try:
-        lib = ctypes.CDLL(paths[0])
-        funcs = {name: getattr(lib, sym) for name, sym in _SYMBOLS.items()}
-    except (OSError, AttributeError):
-        return None
-    for f in funcs.values():
-        f.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        f.restype = None
-    funcs["quality"].argtypes = [ctypes.c_void_p]
-    funcs["quality"].restype = ctypes.c_int
-    funcs["dct"].argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    return funcs
-
-
-_C = _bind()
-
-
-def words_to_hex(words: np.ndarray | ctypes.Array[ctypes.c_uint16]) -> str:
-    """PDQ's text form: the sixteen 16-bit words, most significant first."""
-    return "".join(f"{int(w):04x}" for w in reversed(list(words)))
-
-
-def _bits_hex(buf16: np.ndarray) -> str:
-    assert _C is not None
-    h = _Hash256()
-    _C["bits"](buf16.ctypes.data, ctypes.addressof(h))
-    return words_to_hex(h.w)
-
-
-def _dct(b64: np.ndarray) -> tuple[np.ndarray, int]:
-    assert _C is not None, "callers check AVAILABLE"
-    b64 = np.ascontiguousarray(b64, np.float32)
-    b16x64 = np.empty((16, 64), np.float32)
-    b16 = np.empty((16, 16), np.float32)
-    quality = int(_C["quality"](b64.ctypes.data))
-    _C["dct"](b64.ctypes.data, b16x64.ctypes.data, b16.ctypes.data)
-    return b16, quality
-
-
-ZERO_HASH = "0" * 64
-
-
-def hash_from_buffer64(b64: np.ndarray) -> tuple[str, int]:
-    """PDQ hash (hex) and quality from the 64x64 downscaled luma."""
-    b16, quality = _dct(b64)
-    return _bits_hex(b16), quality
-
-
-def dihedral_from_buffer64(b64: np.ndarray) -> tuple[dict[str, str], int]:
-    """The eight dihedral hashes (original, rotations, flips) and quality, from one DCT."""
-    assert _C is not None, "callers check AVAILABLE"
-    b16, quality = _dct(b64)
-    out = {"original": _bits_hex(b16)}
-    aux = np.empty((16, 16), np.float32)
-    for name in DIHEDRAL_NAMES[1:]:
-        _C[name](b16.ctypes.data, aux.ctypes.data)
-        out[name] = _bits_hex(aux)
-    return out, quality
-
-
 def hashable(luma: np.ndarray) -> bool:
     """PDQ hashes images of at least 5x5 pixels; smaller ones get hash 0, quality 0."""
     return bool(min(luma.shape) >= MIN_HASHABLE_DIM)
@@ -398,19 +309,10 @@ def dihedral_from_luma(luma: np.ndarray) -> tuple[dict[str, str], int]:
     return dihedral_from_buffer64(downscale64(luma))
 
 
-def bits_to_hex(bits: np.ndarray) -> str:
-    """pdqhash's 256-element bit vector (most significant first) as PDQ hex."""
-    return f"{int(''.join(str(int(b)) for b in bits), 2):064x}"
-
-
-def reference_hex(rgb: np.ndarray) -> tuple[str, int]:
-    """PDQ through pdqhash's public API: the reference, and the fallback."""
-    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
-    return bits_to_hex(bits), int(quality)
-
-
-def _self_check() -> bool:
-    if _C is None:
+def agrees_with_pdqhash() -> bool:
+    """Whether these kernels and the C++ tail give pdqhash's hashes, bit for bit, on random images
+    of awkward shapes (``_pdqcheck`` runs this once per install)."""
+    if not BOUND:
         return False
     rng = np.random.default_rng(20261123)
     for shape in ((67, 131, 3), (64, 64, 3), (200, 90, 3)):
@@ -418,6 +320,3 @@ def _self_check() -> bool:
         if hash_from_luma(luma_like_pdqhash(img)) != reference_hex(img):
             return False
     return True
-
-
-AVAILABLE = _self_check()

@@ -8,21 +8,56 @@ size (JPEG DCT scaling, or a box reduction) gives the means of s x s blocks of
 weights on those means. The only error left is the variation inside each block,
 which the wide PDQ filter barely sees: hashes stay within a few bits of exact
 (BENCHMARKS.md), while decoding costs a fraction of a full decode.
+
+Plain numpy, no numba: a reduced photo is small (a 12 MP JPEG decodes to 504x378), so
+numpy costs a millisecond or two where numba's start-up costs 0.4 s, and one photo hashed
+from the command line never loads it.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import numba
 import numpy as np
 
 from ..errors import InvalidValue
-from ._pdqcore import _centers, _window
 
-__all__ = ["reduction_for", "buffer64_from_reduced"]
+__all__ = ["reduction_for", "buffer64_from_reduced", "luma_like_pdqhash", "luma_like_cpp", "window", "centers"]
 
 _OUT = 64
+
+
+def window(old: int, new: int) -> int:
+    """PDQ's Jarosz box width for scaling ``old`` samples to ``new``."""
+    return (old + 2 * new - 1) // (2 * new)
+
+
+def centers(n: int) -> np.ndarray:
+    """The 64 samples PDQ keeps of ``n`` (the centres of its 64 output cells)."""
+    out = np.empty(64, np.int64)
+    for k in range(64):
+        out[k] = int(((k + 0.5) * n) / 64)
+    return out
+
+
+# Luma by table: each channel's products are the kernels' (``_pdqcore``) float64 or float32
+# products of 0..255, summed in the same order, so the result is the same to the bit.
+_LEVELS = np.arange(256)
+_R64, _G64, _B64 = (_LEVELS * c for c in (0.299, 0.587, 0.114))
+_R32, _G32, _B32 = (np.float32(c) * _LEVELS.astype(np.float32) for c in (0.299, 0.587, 0.114))
+
+
+def luma_like_pdqhash(rgb: np.ndarray) -> np.ndarray:
+    """``_pdqcore.luma_like_pdqhash`` without numba, for reduced decodes (a few hundred
+    thousand pixels, where numba's start-up would cost more than the whole photo)."""
+    luma: np.ndarray = ((_R64[rgb[..., 0]] + _G64[rgb[..., 1]]) + _B64[rgb[..., 2]]).astype(np.float32)
+    return luma
+
+
+def luma_like_cpp(rgb: np.ndarray) -> np.ndarray:
+    """``_pdqcore.luma_like_cpp`` (PDQ's C++ float32 luma, as vPDQ makes it) without numba."""
+    luma: np.ndarray = (_R32[rgb[..., 0]] + _G32[rgb[..., 1]]) + _B32[rgb[..., 2]]
+    return luma
 
 
 # Blocks must be well inside PDQ's box window, or the detail within them moves the
@@ -34,41 +69,43 @@ _MIN_WINDOW_IN_BLOCKS = 1.5
 def reduction_for(width: int, height: int) -> int:
     """The coarsest decode scale (1, 2, 4 or 8) whose blocks fit well inside PDQ's
     filter window; 1 (a full decode) for photos too small to gain from it."""
-    limit = min(min(_window(width, _OUT), _window(height, _OUT)) / _MIN_WINDOW_IN_BLOCKS, 8)
+    limit = min(min(window(width, _OUT), window(height, _OUT)) / _MIN_WINDOW_IN_BLOCKS, 8)
     s = 1
     while s * 2 <= limit:
         s *= 2
     return s
 
 
-@numba.njit(cache=True, nogil=True)
-def _banded_weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - jitted
-    w = _window(n, _OUT)
+def _ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``first[t], first[t] + 1, …`` (``count[t]`` values) for every t, one run after another."""
+    return np.repeat(first - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+
+
+def _banded_weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    w = window(n, _OUT)
     half = (w + 2) // 2
     left, right = w - half, half - 1  # the box at i spans [i - left, i + right], clipped
-    starts = np.empty(_OUT, np.int64)
-    ends = np.empty(_OUT, np.int64)
-    centres = _centers(n)
-    for k in range(_OUT):
-        c = centres[k]
-        # Row c of box∘box reaches from the box of its first sample to that of its last.
-        starts[k] = max(max(c - left, 0) - left, 0) // scale
-        ends[k] = min(min(c + right, n - 1) + right, n - 1) // scale + 1
-    width = 0
-    for k in range(_OUT):
-        width = max(width, ends[k] - starts[k])
+    c = centers(n)
+    lo_c = np.maximum(c - left, 0)
+    hi_c = np.minimum(c + right, n - 1)
+    # Row c of box∘box reaches from the box of its first sample to that of its last.
+    starts = np.maximum(lo_c - left, 0) // scale
+    ends = np.minimum(hi_c + right, n - 1) // scale + 1
+    width = int((ends - starts).max())
+    starts = np.minimum(starts, m - width)
+    # Every (k, i, j) in the order of the loops "for k: for i in the box of centre k: for j in the
+    # box of i", each adding the mean weight 1 / (|box of c| * |box of i|) to its block: np.add.at
+    # adds in index order, so each sum is made in the same order, to the same float64 bits.
+    span_c = hi_c - lo_c + 1
+    k = np.repeat(np.arange(_OUT), span_c)
+    i = _ranges(lo_c, span_c)
+    lo_i = np.maximum(i - left, 0)
+    span_i = np.minimum(i + right, n - 1) - lo_i + 1
+    weight = 1.0 / (span_c[k] * span_i)
+    k = np.repeat(k, span_i)
+    j = _ranges(lo_i, span_i)
     band = np.zeros((_OUT, width))
-    for k in range(_OUT):
-        starts[k] = min(starts[k], m - width)
-        c = centres[k]
-        lo_c = max(c - left, 0)
-        hi_c = min(c + right, n - 1)
-        for i in range(lo_c, hi_c + 1):  # mean over the box of c of box rows B[i, :]
-            lo_i = max(i - left, 0)
-            hi_i = min(i + right, n - 1)
-            weight = 1.0 / ((hi_c - lo_c + 1) * (hi_i - lo_i + 1))
-            for j in range(lo_i, hi_i + 1):
-                band[k, j // scale - starts[k]] += weight
+    np.add.at(band, (k, j // scale - starts[k]), np.repeat(weight, span_i))
     return starts, band
 
 
@@ -83,30 +120,17 @@ def _weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, band
 
 
-@numba.njit(cache=True, nogil=True)
 def _apply(starts_y: np.ndarray, band_y: np.ndarray, luma: np.ndarray,
-           starts_x: np.ndarray, band_x: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
-    """``Ay @ luma @ Ax.T`` with banded ``Ay`` and ``Ax``."""
-    h = luma.shape[0]
-    bx = band_x.shape[1]
-    by = band_y.shape[1]
-    rows = np.empty((h, _OUT))
-    for i in range(h):
-        for k in range(_OUT):
-            acc = 0.0
-            j0 = starts_x[k]
-            for j in range(bx):
-                acc += luma[i, j0 + j] * band_x[k, j]
-            rows[i, k] = acc
-    out = np.empty((_OUT, _OUT), np.float32)
-    for r in range(_OUT):
-        i0 = starts_y[r]
-        for k in range(_OUT):
-            acc = 0.0
-            for i in range(by):
-                acc += band_y[r, i] * rows[i0 + i, k]
-            out[r, k] = acc
-    return out
+           starts_x: np.ndarray, band_x: np.ndarray) -> np.ndarray:
+    """``Ay @ luma @ Ax.T`` with banded ``Ay`` and ``Ax``: each output a float64 sum of
+    products taken left to right from 0.0 (a matrix product would sum in another order)."""
+    rows = np.zeros((luma.shape[0], _OUT))
+    for j in range(band_x.shape[1]):
+        rows += luma[:, starts_x + j] * band_x[:, j]
+    out = np.zeros((_OUT, _OUT))
+    for i in range(band_y.shape[1]):
+        out += band_y[:, i, None] * rows[starts_y + i, :]
+    return out.astype(np.float32)
 
 
 def buffer64_from_reduced(luma: np.ndarray, full_width: int, full_height: int, scale: int) -> np.ndarray:

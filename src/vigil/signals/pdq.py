@@ -21,7 +21,7 @@ import pdqhash
 from ..errors import InvalidValue
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.photo import decode_rgb, open_photo
-from . import _pdqcore, _pdqfast
+from . import _pdqcheck, _pdqcpp, _pdqfast
 from .mode import Mode
 from .pdq_type import PDQ
 
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 NAME = PDQ.name
-DIHEDRAL_NAMES = _pdqcore.DIHEDRAL_NAMES
+DIHEDRAL_NAMES = _pdqcpp.DIHEDRAL_NAMES
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -65,28 +65,38 @@ def distance(a: str, b: str) -> int:
 
 def hash_rgb(rgb: np.ndarray) -> PdqHash:
     """PDQ of an RGB uint8 array (height x width x 3), identical to ``pdqhash.compute``."""
-    if not _pdqcore.AVAILABLE:
-        return PdqHash(*_pdqcore.reference_hex(rgb))
+    if not _pdqcheck.AVAILABLE:
+        return PdqHash(*_pdqcpp.reference_hex(rgb))
+    from . import _pdqcore  # numba: loaded by the first photo hashed at full size
+
     hexhash, quality = _pdqcore.hash_from_luma(_pdqcore.luma_like_pdqhash(np.ascontiguousarray(rgb)))
     return PdqHash(hexhash, quality)
 
 
 def dihedral_rgb(rgb: np.ndarray) -> tuple[dict[str, str], int]:
     """The eight dihedral hashes, keyed by :data:`DIHEDRAL_NAMES`, and the quality."""
-    if not _pdqcore.AVAILABLE:
+    if not _pdqcheck.AVAILABLE:
         vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
-        hexes = [_pdqcore.bits_to_hex(v) for v in vectors]
+        hexes = [_pdqcpp.bits_to_hex(v) for v in vectors]
         return dict(zip(DIHEDRAL_NAMES, hexes, strict=True)), int(quality)
+    from . import _pdqcore
+
     return _pdqcore.dihedral_from_luma(_pdqcore.luma_like_pdqhash(np.ascontiguousarray(rgb)))
 
 
-def warm_up() -> None:
-    """Compile (or load from numba's cache) every jitted PDQ function now, so worker
-    processes forked afterwards start hashing at once."""
-    if _pdqcore.AVAILABLE:
+def warm_up(*, kernels: bool = True) -> None:
+    """Load what hashing needs now, so worker processes forked afterwards start hashing at once.
+
+    ``kernels``: also the numba kernels (0.4 s, from numba's cache), which photos decoded at full
+    size need (exact mode, query variants, derived hashes, small photos) and video frames in
+    exact mode; fast mode's reduced photos do without them.
+    """
+    if kernels and _pdqcheck.AVAILABLE:
+        from . import _pdqcore
+
         tiny = np.zeros((8, 8, 3), np.uint8)
         _pdqcore.luma_like_cpp(tiny)
-        _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_pdqhash(tiny), 1024, 1024, 128)
+        _pdqcore.hash_from_luma(_pdqcore.luma_like_pdqhash(tiny))
 
 
 def hash_decoded(rgb: np.ndarray, width: int, height: int, reduce: int, *,
@@ -96,16 +106,16 @@ def hash_decoded(rgb: np.ndarray, width: int, height: int, reduce: int, *,
     mapped onto the reduced pixels (fast mode)."""
     if reduce == 1:
         return hash_rgb(rgb), dihedral_rgb(rgb)[0] if dihedral else None
-    b64 = _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_pdqhash(rgb), width, height, reduce)
+    b64 = _pdqfast.buffer64_from_reduced(_pdqfast.luma_like_pdqhash(rgb), width, height, reduce)
     if dihedral:
-        hashes, quality = _pdqcore.dihedral_from_buffer64(b64)
+        hashes, quality = _pdqcpp.dihedral_from_buffer64(b64)
         return PdqHash(hashes["original"], quality), hashes
-    return PdqHash(*_pdqcore.hash_from_buffer64(b64)), None
+    return PdqHash(*_pdqcpp.hash_from_buffer64(b64)), None
 
 
 def reduction(mode: Mode, width: int, height: int) -> int:
     """How far a photo is reduced while decoding in ``mode`` (1: full size)."""
-    return 1 if mode is Mode.EXACT or not _pdqcore.AVAILABLE else _pdqfast.reduction_for(width, height)
+    return 1 if mode is Mode.EXACT or not _pdqcheck.AVAILABLE else _pdqfast.reduction_for(width, height)
 
 
 def hash_photo(

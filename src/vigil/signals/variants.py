@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InvalidValue
-from . import _pdqcore
+from . import _pdqcheck, _pdqcore
 from .pdq import DIHEDRAL_NAMES, dihedral_rgb, hash_rgb
 from .views import Box, View, Window
 
@@ -105,13 +105,13 @@ class _Regions:
 
     def __init__(self, rgb: np.ndarray) -> None:
         self._rgb = rgb
-        self._luma = _pdqcore.luma_like_pdqhash(rgb) if _pdqcore.AVAILABLE else None
+        self._luma = _pdqcore.luma_like_pdqhash(rgb) if _pdqcheck.AVAILABLE else None
 
     @classmethod
     def from_luma(cls, luma: np.ndarray) -> _Regions:
         """Regions of a luma image (float32): hashed by the fast core, else by pdqhash on grey RGB."""
         regions = cls.__new__(cls)
-        regions._luma = luma if _pdqcore.AVAILABLE else None
+        regions._luma = luma if _pdqcheck.AVAILABLE else None
         regions._rgb = np.repeat(np.clip(luma + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
         return regions
 

@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.video import VideoFrame, VideoInfo, VideoSource, decoded_frames, keyframes
 from ..run import default_jobs
-from . import _pdqcore, _pdqfast
+from . import _pdqcheck, _pdqcpp, _pdqfast
 from .mode import Mode
 from .vpdq_type import VPDQ, VpdqFeature, format_lines, parse_line
 
@@ -47,14 +47,16 @@ def _hash_frame(frame: VideoFrame) -> VpdqFeature:
     rgb = frame.rgb()
     if frame.reduced_from is not None:  # fast mode: PDQ's filter mapped onto block means
         full_width, full_height, scale = frame.reduced_from
-        b64 = _pdqfast.buffer64_from_reduced(_pdqcore.luma_like_cpp(rgb), full_width, full_height, scale)
-        hexhash, quality = _pdqcore.hash_from_buffer64(b64)
-    elif _pdqcore.AVAILABLE:
+        b64 = _pdqfast.buffer64_from_reduced(_pdqfast.luma_like_cpp(rgb), full_width, full_height, scale)
+        hexhash, quality = _pdqcpp.hash_from_buffer64(b64)
+    elif _pdqcheck.AVAILABLE:
+        from . import _pdqcore  # numba: for frames hashed at full size
+
         hexhash, quality = _pdqcore.hash_from_luma(_pdqcore.luma_like_cpp(rgb))
     else:
         # Fallback through pdqhash's public API: its float64 luma can differ from the
         # C++ float32 luma vPDQ uses in the last bit, so a rare hash bit may differ.
-        hexhash, quality = _pdqcore.reference_hex(rgb)
+        hexhash, quality = _pdqcpp.reference_hex(rgb)
     return VpdqFeature(frame.number, quality, hexhash, frame.time)
 
 
@@ -117,7 +119,7 @@ def _due_keyframes(source: VideoSource, seconds_per_hash: float, limits: Limits,
                    frame_threads: bool) -> Iterator[VideoFrame]:
     """The first key frame at or after each sampling point."""
     due = 0.0
-    reduce = _pdqfast.reduction_for if _pdqcore.AVAILABLE else (lambda w, h: 1)
+    reduce = _pdqfast.reduction_for if _pdqcheck.AVAILABLE else (lambda w, h: 1)
     for frame in keyframes(source, reduce, limits, frame_threads=frame_threads):
         if frame.time + 1e-6 < due:
             continue
