@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import InputUnusable, UsageError
 from ..evidence.sources import display_path
@@ -25,7 +23,8 @@ if TYPE_CHECKING:
     from ..lists.catalog import ListInfo, ListKind
     from ..store import Store
 
-# The store-backed parts of lists (SQLAlchemy) load inside the verbs that use them, not for `vigil --help`.
+# The store-backed parts of lists (SQLAlchemy) and Rich's tables load inside the verbs that use them,
+# not for `vigil --help` or `vigil hash`.
 
 app = typer.Typer(help="Hash lists: import the field's formats, add your own media, export, revoke.",
                   no_args_is_help=True)
@@ -86,6 +85,8 @@ def _compile(store: Store, list_name: str) -> None:
     with store.connect() as conn:
         info = catalog.get_list(conn, list_name)
     if interactive():
+        from rich.console import Console
+
         Console(stderr=True).print(f"compiling the match index of {list_name} …", end="\r")
     load_compiled(store, info.id, info.content_version)
 
@@ -130,6 +131,9 @@ def ls_command(
     db: str | None = db_option(),
 ) -> None:
     """The lists in the database, with their entry counts."""
+    from rich.console import Console
+    from rich.table import Table
+
     from ..lists import catalog
 
     store = open_store(db)
@@ -163,6 +167,9 @@ def show_command(
     db: str | None = db_option(),
 ) -> None:
     """A list's settings, its import history (provenance) and its first entries."""
+    from rich.console import Console
+    from rich.table import Table
+
     from ..lists import catalog
 
     store = open_store(db)

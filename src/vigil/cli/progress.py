@@ -1,19 +1,15 @@
-"""A progress bar on stderr for long runs; silent for pipes and ``--quiet``."""
+"""A progress bar on stderr for long runs; silent for pipes and ``--quiet``.
+
+Rich's progress machinery loads only when a bar is drawn: a piped ``vigil hash`` does without.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 class FileProgress:
@@ -24,6 +20,17 @@ class FileProgress:
         self.files = 0
         self._progress: Progress | None = None
         if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             self._progress = Progress(
                 TextColumn("[bold]hashing"),
                 BarColumn(),
@@ -66,6 +73,17 @@ class ByteProgress:
         self._progress: Progress | None = None
         self._started = False
         if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             self._progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), DownloadColumn(),
                                       TransferSpeedColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                                       console=Console(stderr=True), transient=True)

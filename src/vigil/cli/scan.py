@@ -6,10 +6,9 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..errors import UsageError
 from ..evidence.containers import ArchiveLimits
@@ -19,6 +18,10 @@ from ..media.limits import Limits
 from ..scan.progress import ScanProgress
 from ..signals.mode import Mode
 from .common import db_option, open_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 
 class _Tally(ScanProgress):
@@ -57,6 +60,8 @@ class _Bar(_Tally):
 
     def __init__(self, console: Console) -> None:
         super().__init__()
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.console = console
         self.progress = Progress(
             TextColumn("[bold]scanning"), BarColumn(), DownloadColumn(),
@@ -160,6 +165,8 @@ def scan_command(
     0 when the scan finished (hits and unreadable files are in the reports), 2 for a usage
     error, 3 when evidence or the database cannot be used.
     """
+    from rich.console import Console
+
     from ..scan.scanner import ScanOptions, run_scan  # the scan app loads when it runs, not for `vigil --help`
 
     try:

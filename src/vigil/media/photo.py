@@ -7,10 +7,14 @@ Vigil's limit (``Limits.max_pixels``, per call) replaces Pillow's own, which is 
 setting (``Image.MAX_IMAGE_PIXELS``): it is switched off once, here, when this module is imported.
 Setting it around each call, as before, raced once threads decode: one thread's restore could undo
 another's, so Pillow's check fired or not by timing, and the setting could stay changed.
+
+pillow-heif joins Pillow when the first photo Pillow cannot identify turns up (a HEIF, an AVIF),
+not at import: most runs never see one.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import warnings
@@ -25,10 +29,6 @@ from ..errors import CorruptMedia, InvalidValue, MediaTooLarge
 from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["open_photo", "load_rgb", "decode_rgb", "pillow_errors"]
-
-import pillow_heif
-
-pillow_heif.register_heif_opener()  # HEIF/HEIC (phones) and AVIF
 
 try:
     import pyspng
@@ -54,12 +54,31 @@ def pillow_errors() -> Iterator[None]:
         raise CorruptMedia(f"photo cannot be decoded: {exc}") from exc
 
 
+@functools.cache
+def _register_heif() -> bool:
+    """Teach Pillow HEIF/HEIC (phones) and AVIF, once per process; True once done."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _open(source: str | os.PathLike[str] | BinaryIO) -> Image.Image:
+    try:
+        return Image.open(source)
+    except UnidentifiedImageError:
+        if _register_heif.cache_info().currsize:
+            raise  # pillow-heif had its say already
+        _register_heif()
+        return Image.open(source)  # Pillow reads a stream from its start again
+
+
 def open_photo(source: str | os.PathLike[str] | BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     """Open a photo and check its size from the header; nothing is decoded yet."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = Image.open(source)
+            image = _open(source)
     except Image.DecompressionBombError as exc:  # only if the process set Pillow's limit again
         raise MediaTooLarge(f"Pillow's own pixel limit (set in this process) refused the photo: {exc}") from exc
     except _DECODE_ERRORS as exc:
