@@ -49,7 +49,7 @@ def test_a_large_photo_in_fast_mode_needs_no_numba_video_or_database(tmp_path: P
     code = (f"from vigil import hash_files\nr = list(hash_files([{str(photo)!r}], jobs=1))[0]\n"
             "assert r.error is None and r.pdq is not None, r")
     loaded = _loaded_after(code, tmp_path)
-    assert not {"numba", "av", "sqlalchemy", "pillow_heif", "rich.progress"} & set(loaded)
+    assert not {"numba", "av", "sqlalchemy", "pillow_heif", "pyspng", "rich.progress"} & set(loaded)
     assert {"numpy", "PIL", "pdqhash"} <= set(loaded)
 
 
@@ -154,9 +154,15 @@ def test_numbas_cache_spares_a_second_process_the_compiling(tmp_path: Path) -> N
 def test_numpy_luma_is_the_kernels_luma_to_the_bit(shape: tuple[int, int]) -> None:
     rng = np.random.default_rng(shape[0] * shape[1])
     rgb = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
-    assert np.array_equal(_pdqfast.luma_like_pdqhash(rgb), _pdqcore.luma_like_pdqhash(rgb))
-    assert np.array_equal(_pdqfast.luma_like_cpp(rgb), _pdqcore.luma_like_cpp(rgb))
-    assert _pdqfast.luma_like_pdqhash(rgb).dtype == _pdqfast.luma_like_cpp(rgb).dtype == np.float32
+    assert np.array_equal(_pdqfast._luma64_numpy(rgb), _pdqcore.luma_like_pdqhash(rgb))
+    assert np.array_equal(_pdqfast._luma32_numpy(rgb), _pdqcore.luma_like_cpp(rgb))
+    assert _pdqfast._luma64_numpy(rgb).dtype == _pdqfast._luma32_numpy(rgb).dtype == np.float32
+
+
+def test_loading_the_kernels_hands_them_the_per_photo_work() -> None:
+    """Imported here (as by a run that needs them), the kernels serve fast mode too."""
+    assert _pdqfast._kernels is not None
+    assert _pdqfast._kernels.apply is _pdqcore._apply
 
 
 def _weights_by_loops(n: int, scale: int, m: int) -> tuple[list[int], list[list[float]]]:
@@ -196,4 +202,5 @@ def test_fast_weights_and_their_product_are_the_loops_to_the_bit(full: tuple[int
             for i in range(h)]
     want = np.array([[sum((by[r, i] * rows[sy[r] + i][k] for i in range(by.shape[1])), 0.0) for k in range(64)]
                      for r in range(64)], np.float32)
-    assert np.array_equal(_pdqfast.buffer64_from_reduced(luma, width, height, scale), want)
+    for apply in (_pdqfast._apply_numpy, _pdqcore._apply):  # numpy, and the numba kernel
+        assert np.array_equal(apply(sy, by, luma, sx, bx), want)

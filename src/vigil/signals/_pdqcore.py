@@ -23,6 +23,7 @@ import threading
 import numba
 import numpy as np
 
+from . import _pdqfast
 from ._pdqcpp import (
     BOUND,
     DIHEDRAL_NAMES,
@@ -320,3 +321,33 @@ def agrees_with_pdqhash() -> bool:
         if hash_from_luma(luma_like_pdqhash(img)) != reference_hex(img):
             return False
     return True
+
+
+# ---------------------------------------------------------------- fast mode's per-photo work
+@numba.njit(cache=True, nogil=True)
+def _apply(starts_y: np.ndarray, band_y: np.ndarray, luma: np.ndarray,
+           starts_x: np.ndarray, band_x: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
+    """``_pdqfast._apply_numpy`` compiled: the same sums in the same order."""
+    h = luma.shape[0]
+    bx = band_x.shape[1]
+    by = band_y.shape[1]
+    rows = np.empty((h, 64))
+    for i in range(h):
+        for k in range(64):
+            acc = 0.0
+            j0 = starts_x[k]
+            for j in range(bx):
+                acc += luma[i, j0 + j] * band_x[k, j]
+            rows[i, k] = acc
+    out = np.empty((64, 64), np.float32)
+    for r in range(64):
+        i0 = starts_y[r]
+        for k in range(64):
+            acc = 0.0
+            for i in range(by):
+                acc += band_y[r, i] * rows[i0 + i, k]
+            out[r, k] = acc
+    return out
+
+
+_pdqfast.use_kernels(_pdqfast.Kernels(luma_like_pdqhash, luma_like_cpp, _apply))

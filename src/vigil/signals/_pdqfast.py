@@ -9,20 +9,26 @@ weights on those means. The only error left is the variation inside each block,
 which the wide PDQ filter barely sees: hashes stay within a few bits of exact
 (BENCHMARKS.md), while decoding costs a fraction of a full decode.
 
-Plain numpy, no numba: a reduced photo is small (a 12 MP JPEG decodes to 504x378), so
-numpy costs a millisecond or two where numba's start-up costs 0.4 s, and one photo hashed
-from the command line never loads it.
+Two engines, the same numbers to the bit (the same float operations in the same order; tested):
+numpy, and the numba kernels of ``_pdqcore`` once that module is loaded in the process (it
+registers them here with :func:`use_kernels`). Numba costs 0.4 s to start and then about
+2 ms less per photo than numpy (a 12 MP JPEG decodes to 504x378 here): a few photos hashed
+from the command line never load it; a run that hashes many (or needs the kernels anyway:
+exact mode, query variants) loads it before its workers fork, and they use it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import InvalidValue
 
-__all__ = ["reduction_for", "buffer64_from_reduced", "luma_like_pdqhash", "luma_like_cpp", "window", "centers"]
+__all__ = ["Kernels", "buffer64_from_reduced", "centers", "luma_like_cpp", "luma_like_pdqhash", "reduction_for",
+           "use_kernels", "window"]
 
 _OUT = 64
 
@@ -47,17 +53,48 @@ _R64, _G64, _B64 = (_LEVELS * c for c in (0.299, 0.587, 0.114))
 _R32, _G32, _B32 = (np.float32(c) * _LEVELS.astype(np.float32) for c in (0.299, 0.587, 0.114))
 
 
-def luma_like_pdqhash(rgb: np.ndarray) -> np.ndarray:
-    """``_pdqcore.luma_like_pdqhash`` without numba, for reduced decodes (a few hundred
-    thousand pixels, where numba's start-up would cost more than the whole photo)."""
-    luma: np.ndarray = ((_R64[rgb[..., 0]] + _G64[rgb[..., 1]]) + _B64[rgb[..., 2]]).astype(np.float32)
+def _luma64_numpy(rgb: np.ndarray) -> np.ndarray:
+    luma = np.take(_R64, rgb[..., 0])
+    luma += np.take(_G64, rgb[..., 1])
+    luma += np.take(_B64, rgb[..., 2])
+    out: np.ndarray = luma.astype(np.float32)
+    return out
+
+
+def _luma32_numpy(rgb: np.ndarray) -> np.ndarray:
+    luma: np.ndarray = np.take(_R32, rgb[..., 0])
+    luma += np.take(_G32, rgb[..., 1])
+    luma += np.take(_B32, rgb[..., 2])
     return luma
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """The numba versions of this module's per-photo work (``_pdqcore``)."""
+
+    luma_like_pdqhash: Callable[[np.ndarray], np.ndarray]
+    luma_like_cpp: Callable[[np.ndarray], np.ndarray]
+    apply: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+_kernels: Kernels | None = None
+
+
+def use_kernels(kernels: Kernels) -> None:
+    """From now on in this process, the numba kernels do the per-photo work (``_pdqcore`` calls this
+    when it loads: whoever loaded numba has paid its start-up already)."""
+    global _kernels
+    _kernels = kernels
+
+
+def luma_like_pdqhash(rgb: np.ndarray) -> np.ndarray:
+    """Luma exactly as ``pdqhash.compute`` makes it (float64 sum, then float32), of a reduced decode."""
+    return _kernels.luma_like_pdqhash(rgb) if _kernels is not None else _luma64_numpy(rgb)
 
 
 def luma_like_cpp(rgb: np.ndarray) -> np.ndarray:
-    """``_pdqcore.luma_like_cpp`` (PDQ's C++ float32 luma, as vPDQ makes it) without numba."""
-    luma: np.ndarray = (_R32[rgb[..., 0]] + _G32[rgb[..., 1]]) + _B32[rgb[..., 2]]
-    return luma
+    """Luma exactly as PDQ's C++ (and so vPDQ) makes it, in float32, of a reduced frame."""
+    return _kernels.luma_like_cpp(rgb) if _kernels is not None else _luma32_numpy(rgb)
 
 
 # Blocks must be well inside PDQ's box window, or the detail within them moves the
@@ -94,8 +131,9 @@ def _banded_weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]
     width = int((ends - starts).max())
     starts = np.minimum(starts, m - width)
     # Every (k, i, j) in the order of the loops "for k: for i in the box of centre k: for j in the
-    # box of i", each adding the mean weight 1 / (|box of c| * |box of i|) to its block: np.add.at
-    # adds in index order, so each sum is made in the same order, to the same float64 bits.
+    # box of i", each adding the mean weight 1 / (|box of c| * |box of i|) to its block: bincount
+    # adds its weights in input order from 0.0, so each sum is made in the loops' order, to the
+    # same float64 bits.
     span_c = hi_c - lo_c + 1
     k = np.repeat(np.arange(_OUT), span_c)
     i = _ranges(lo_c, span_c)
@@ -104,8 +142,8 @@ def _banded_weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]
     weight = 1.0 / (span_c[k] * span_i)
     k = np.repeat(k, span_i)
     j = _ranges(lo_i, span_i)
-    band = np.zeros((_OUT, width))
-    np.add.at(band, (k, j // scale - starts[k]), np.repeat(weight, span_i))
+    cell = k * width + (j // scale - starts[k])
+    band = np.bincount(cell, np.repeat(weight, span_i), minlength=_OUT * width).reshape(_OUT, width)
     return starts, band
 
 
@@ -120,8 +158,8 @@ def _weights(n: int, scale: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, band
 
 
-def _apply(starts_y: np.ndarray, band_y: np.ndarray, luma: np.ndarray,
-           starts_x: np.ndarray, band_x: np.ndarray) -> np.ndarray:
+def _apply_numpy(starts_y: np.ndarray, band_y: np.ndarray, luma: np.ndarray,
+                 starts_x: np.ndarray, band_x: np.ndarray) -> np.ndarray:
     """``Ay @ luma @ Ax.T`` with banded ``Ay`` and ``Ax``: each output a float64 sum of
     products taken left to right from 0.0 (a matrix product would sum in another order)."""
     rows = np.zeros((luma.shape[0], _OUT))
@@ -140,4 +178,5 @@ def buffer64_from_reduced(luma: np.ndarray, full_width: int, full_height: int, s
         raise InvalidValue(f"{w}x{h} is not {full_width}x{full_height} reduced by {scale}")
     sy, by = _weights(full_height, scale, h)
     sx, bx = _weights(full_width, scale, w)
-    return _apply(sy, by, np.ascontiguousarray(luma, np.float32), sx, bx)
+    apply = _kernels.apply if _kernels is not None else _apply_numpy
+    return apply(sy, by, np.ascontiguousarray(luma, np.float32), sx, bx)

@@ -91,6 +91,7 @@ def warm_up(*, kernels: bool = True) -> None:
     size need (exact mode, query variants, derived hashes, small photos) and video frames in
     exact mode; fast mode's reduced photos do without them.
     """
+    Image.preinit()  # Pillow's common formats (JPEG, PNG, …): imported once here, not in every worker
     if kernels and _pdqcheck.AVAILABLE:
         from . import _pdqcore
 
