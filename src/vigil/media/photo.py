@@ -30,11 +30,6 @@ from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["open_photo", "load_rgb", "decode_rgb", "pillow_errors"]
 
-try:
-    import pyspng
-except ImportError:  # pragma: no cover - a declared dependency; Pillow decodes PNGs without it
-    pyspng = None
-
 Image.MAX_IMAGE_PIXELS = None  # Limits.max_pixels applies instead (above)
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
@@ -103,7 +98,11 @@ def _png_with_spng(image: Image.Image) -> np.ndarray | None:
     returns None and Pillow decodes (and reports damage in its usual words).
     """
     fp = getattr(image, "fp", None)  # the file Pillow opened (still open until load)
-    if pyspng is None or image.format != "PNG" or image.mode not in ("RGB", "RGBA") or fp is None:
+    if image.format != "PNG" or image.mode not in ("RGB", "RGBA") or fp is None:
+        return None
+    try:
+        import pyspng  # with the first PNG: most runs are JPEGs
+    except ImportError:  # pragma: no cover - a declared dependency; Pillow decodes PNGs without it
         return None
     try:
         fp.seek(0)
