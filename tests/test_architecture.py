@@ -107,7 +107,13 @@ def _public_definitions(tree: ast.Module) -> set[str]:
 
 
 def _imported_names(tree: ast.Module) -> set[str]:
-    return {alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+    """Names imported at the top of a module, those imported for type checkers only included: a package
+    gives those on first use through a PEP 562 ``__getattr__`` (what a bare ``import vigil`` should not load)."""
+    nodes = list(tree.body)
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            nodes += node.body
+    return {alias.asname or alias.name for node in nodes if isinstance(node, ast.ImportFrom)
             for alias in node.names}
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .photo import PhotoHashes, hash_photo
+from typing import TYPE_CHECKING
+
 from .pipeline import (
     FileResult,
     HashOptions,
@@ -13,6 +14,9 @@ from .pipeline import (
     hash_stream,
     video_source,
 )
+
+if TYPE_CHECKING:
+    from .photo import PhotoHashes, hash_photo
 
 __all__ = [
     "FileResult",
@@ -26,3 +30,17 @@ __all__ = [
     "hash_stream",
     "video_source",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The photo stack (numpy, Pillow, pdqhash) loads with its first use, not with ``import vigil``
+    (PEP 562): the pipeline itself imports it when the first photo turns up."""
+    if name in ("PhotoHashes", "hash_photo"):
+        from . import photo
+
+        return getattr(photo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

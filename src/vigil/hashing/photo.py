@@ -12,18 +12,19 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from PIL import Image
 
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.photo import decode_rgb, open_photo
-from ..signals import variants as _variants
 from ..signals.mode import Mode
 from ..signals.pdq import DIHEDRAL_NAMES, PdqHash, hash_decoded, reduction
-from ..signals.variants import DerivedHash, Variant
 from ..signals.views import View
+
+if TYPE_CHECKING:
+    from ..signals.variants import DerivedHash, Variant
 
 __all__ = ["VARIANT_MIN_SIDE", "PhotoHashes", "hash_photo"]
 
@@ -93,6 +94,7 @@ def hash_photo(
     plain, orientations = hash_decoded(rgb, width, height, reduce, dihedral=dihedral)
     if not (variants or derived or windows):
         return PhotoHashes(plain, orientations, **kept)  # type: ignore[arg-type]
+    from ..signals import variants as _variants  # numba's kernels with them: only for photos that need them
 
     # Query variants and query windows both trim to the same content boxes: found once.
     boxes = _variants.content_boxes(rgb) if variants or windows else None
@@ -114,6 +116,8 @@ def _orientations_only(image: Image.Image, width: int, height: int, reduce: int,
                        keep_pixels: bool) -> PhotoHashes | None:
     """Fast mode's query variants of a photo without a border: its eight orientations from one
     coarse decode. None (the image then closed) when an edge line is flat and trimming may help."""
+    from ..signals import variants as _variants
+
     orientation = _orientation(image) if keep_pixels else 1
     rgb = decode_rgb(image, reduce=reduce)
     if _variants.may_have_border(rgb):
@@ -125,7 +129,7 @@ def _orientations_only(image: Image.Image, width: int, height: int, reduce: int,
     for name in DIHEDRAL_NAMES:
         if hashes[name] not in seen:
             seen.add(hashes[name])
-            found.append(Variant(View(name), hashes[name], plain.quality))
+            found.append(_variants.Variant(View(name), hashes[name], plain.quality))
     return PhotoHashes(plain, None, found, pixels=rgb if keep_pixels else None, orientation=orientation)
 
 

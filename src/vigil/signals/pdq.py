@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pdqhash
+from PIL import Image
 
 from ..errors import InvalidValue
 from ..media.limits import DEFAULT_LIMITS, Limits
