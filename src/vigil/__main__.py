@@ -1,3 +1,4 @@
 from vigil.cli.main import main
 
-main()
+if __name__ == "__main__":  # python -m vigil
+    main()

@@ -9,6 +9,8 @@ import typer
 
 from ..errors import VerifyFailed
 
+__all__ = ["app", "log_command", "verify_command"]
+
 app = typer.Typer(help="A scan's case: verify its log and reports, read its log.", no_args_is_help=True)
 
 

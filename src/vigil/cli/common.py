@@ -10,6 +10,8 @@ import typer
 from ..errors import UsageError
 from ..lists.settings import SETTINGS
 
+__all__ = ["DB_HELP", "db_option", "interactive", "open_store", "parse_settings"]
+
 if TYPE_CHECKING:
     from ..store import Store
 

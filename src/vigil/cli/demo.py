@@ -9,6 +9,8 @@ import typer
 
 from ..evidence.sources import display_path
 
+__all__ = ["demo_command"]
+
 
 def demo_command(
     folder: Path = typer.Option(Path("vigil-demo"), "--dir", help="Where to build the demo case "
@@ -22,13 +24,13 @@ def demo_command(
     from ..demo.case import LIST, build_demo
     from ..scan.scanner import ScanOptions, run_scan
     from ..store import Store
-    from .scan import _Bar
+    from .scan import ScanBar
 
     console = Console(stderr=True)
     console.print(f"building the demo case in {display_path(folder)} …")
     demo = build_demo(folder)
     store = Store.open(demo.db)
-    bar = _Bar(console) if not quiet and sys.stderr.isatty() else None
+    bar = ScanBar(console) if not quiet and sys.stderr.isatty() else None
     try:
         outcome = run_scan(ScanOptions([str(demo.evidence)], demo.out, "vigil-demo", [LIST]), store, progress=bar)
     finally:

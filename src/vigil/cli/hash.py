@@ -20,6 +20,8 @@ from ..run import default_jobs
 from ..signals.mode import Mode
 from .progress import FileProgress
 
+__all__ = ["hash_command"]
+
 
 def hash_command(
     paths: list[Path] = typer.Argument(..., readable=False, help="Files and folders (walked recursively)."),

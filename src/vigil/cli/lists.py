@@ -19,6 +19,17 @@ from ..signals import SIGNALS
 from .common import db_option, interactive, open_store, parse_settings
 from .progress import ByteProgress, FileProgress
 
+__all__ = [
+    "add_media_command",
+    "app",
+    "export_command",
+    "import_command",
+    "ls_command",
+    "revoke_command",
+    "set_command",
+    "show_command",
+]
+
 if TYPE_CHECKING:
     from ..lists.catalog import ListInfo, ListKind
     from ..store import Store

@@ -11,6 +11,8 @@ from ..errors import VigilError
 from . import case, demo, lists, match, scan
 from . import hash as hash_cmd
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="vigil",
     help="Find known abuse media: hash, match and triage, keeping hashes, never media.",

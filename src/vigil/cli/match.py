@@ -22,6 +22,8 @@ from ..signals.mode import Mode
 from .common import db_option, interactive, open_store
 from .progress import FileProgress
 
+__all__ = ["match_command"]
+
 if TYPE_CHECKING:
     from ..matching import Match, Matcher, Query, QueryResult
 

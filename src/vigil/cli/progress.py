@@ -8,6 +8,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+__all__ = ["ByteProgress", "FileProgress"]
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 

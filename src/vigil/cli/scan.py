@@ -19,6 +19,8 @@ from ..scan.progress import ScanProgress
 from ..signals.mode import Mode
 from .common import db_option, open_store
 
+__all__ = ["ScanBar", "scan_command"]
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
@@ -55,7 +57,7 @@ class _Tally(ScanProgress):
         return max(self.total - self.done, 0) / rate
 
 
-class _Bar(_Tally):
+class ScanBar(_Tally):
     """The tally as a bar on stderr."""
 
     def __init__(self, console: Console) -> None:
@@ -179,7 +181,7 @@ def scan_command(
                           hashing, archives, os.fspath(temp_dir) if temp_dir is not None else None)
     console = Console(stderr=True)
     show = not quiet and sys.stderr.isatty()
-    bar = _Bar(console) if show else None
+    bar = ScanBar(console) if show else None
     store = open_store(db)
     try:
         outcome = run_scan(options, store, progress=bar or (None if quiet else _Lines()),

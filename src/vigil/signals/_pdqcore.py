@@ -52,6 +52,7 @@ __all__ = [
     "bits_to_hex",
     "reference_hex",
     "downscale64",
+    "MIN_HASHABLE_DIM",
 ]
 
 MIN_HASHABLE_DIM = 5

@@ -37,6 +37,7 @@ __all__ = [
     "reduction",
     "distance",
     "is_pdq_hex",
+    "warm_up",
 ]
 
 NAME = PDQ.name

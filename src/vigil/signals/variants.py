@@ -44,6 +44,7 @@ __all__ = [
     "query_variants",
     "query_windows",
     "windows_agree",
+    "may_have_border",
 ]
 
 # What each orientation name means, in words (Meta's names, also printed by `vigil hash --dihedral`).

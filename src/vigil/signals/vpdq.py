@@ -25,7 +25,7 @@ from . import _pdqcheck, _pdqcpp, _pdqfast
 from .mode import Mode
 from .vpdq_type import VPDQ, VpdqFeature, format_lines, parse_line
 
-__all__ = ["VpdqFeature", "hash_video", "format_lines", "parse_line"]
+__all__ = ["VpdqFeature", "hash_video", "format_lines", "parse_line", "NAME"]
 
 NAME = VPDQ.name
 
