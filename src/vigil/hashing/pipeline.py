@@ -21,6 +21,7 @@ from ..evidence.sources import display_path
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.sniff import HEAD_BYTES, Kind, sniff
 from ..run import default_jobs, run_parallel
+from ..signals import PDQ, VPDQ
 from ..signals.digests import Digests, digest_bytes
 from ..signals.mode import Mode
 
@@ -70,11 +71,11 @@ class FileResult:
         if self.digests is not None:
             signals.update(self.digests.as_dict())
         if self.pdq is not None:
-            signals[pdq.NAME] = self.pdq.to_json()
+            signals[PDQ.name] = self.pdq.to_json()
         if self.pdq_dihedral is not None:
             signals["pdq_dihedral"] = self.pdq_dihedral
         if self.vpdq is not None:
-            signals[vpdq.NAME] = [f.to_json() for f in self.vpdq]
+            signals[VPDQ.name] = [f.to_json() for f in self.vpdq]
         return {
             "path": display_path(self.path),
             "kind": self.kind.value,
@@ -89,13 +90,13 @@ class FileResult:
             for name, value in self.digests.as_dict().items():
                 yield f"{name} {value}"
         if self.pdq is not None:
-            yield f"{pdq.NAME} {self.pdq.hash}"
+            yield f"{PDQ.name} {self.pdq.hash}"
         if self.pdq_dihedral is not None:
             for name, value in self.pdq_dihedral.items():
                 if name != "original":
-                    yield f"{pdq.NAME} {value} {name}"
+                    yield f"{PDQ.name} {value} {name}"
         for feature in self.vpdq or ():
-            yield f"{vpdq.NAME} {feature.to_line()}"
+            yield f"{VPDQ.name} {feature.to_line()}"
 
 
 def _describe_os_error(exc: OSError) -> str:
