@@ -63,6 +63,10 @@ def _encode(image: Image.Image, fmt: str, **kwargs: object) -> bytes:
 @pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF"])
 def test_each_photo_format_hashes_close_to_the_jpeg_original(tmp_path: Path, fmt: str) -> None:
     original = Image.open(PHOTO).convert("RGB")
+    if fmt == "HEIF":  # to write the sample; Vigil loads pillow-heif itself when a HEIF turns up
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
     kwargs: dict[str, object] = {"quality": 95} if fmt in ("WEBP", "HEIF") else {}
     path = tmp_path / "photo.bin"  # no extension: the content decides
     path.write_bytes(_encode(original, fmt, **kwargs))
