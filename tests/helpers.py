@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
+from typer.testing import CliRunner
 
 from vigil.cli.main import main
 
