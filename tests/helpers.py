@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import typer.main
 from typer.testing import CliRunner
 
-from vigil.cli.main import main
+from vigil.cli.main import app, main
 
 
 def run_vigil(*args: str | os.PathLike[str] | bytes, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
@@ -51,6 +52,21 @@ def invoke(*args: str | os.PathLike[str] | bytes, input: str | bytes | None = No
             sys.stdout.flush()
             sys.stderr.flush()
         return Ran(code, out.getvalue(), err.getvalue())
+
+
+def commands() -> dict[str, Any]:
+    """Every command and group of ``vigil`` (Click objects, as Typer builds them) by its words
+    ("" is ``vigil`` itself)."""
+    found: dict[str, Any] = {}
+
+    def walk(words: str, command: Any) -> None:
+        found[words] = command
+        if hasattr(command, "commands"):  # a group
+            for name, sub in command.commands.items():
+                walk(f"{words} {name}".strip(), sub)
+
+    walk("", typer.main.get_command(app))
+    return found
 
 
 def _exit_status(code: object) -> int:

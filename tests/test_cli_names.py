@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 from PIL import Image
 
 from conftest import BUNDLED_REFDATA
-from helpers import invoke, json_lines
-from vigil.cli.main import app
+from helpers import commands, invoke, json_lines
 from vigil.demo.case import build_demo
 from vigil.evidence.containers import ArchiveLimits
 from vigil.hashing import HashOptions, hash_files
@@ -93,21 +91,6 @@ NOT_LIBRARY_NAMES: dict[tuple[str, str], Why] = {
     ("scan", "--expand"): Why("the flag's name before it took the library's", alias_of="--variants"),
     ("lists add-media", "--scheme"): Why("the flag's name before it took the library's", alias_of="--category-scheme"),
 }
-
-
-def commands() -> dict[str, Any]:
-    """Every command and group of ``vigil`` (Click objects, as Typer builds them) by its words
-    ("" is ``vigil`` itself)."""
-    found: dict[str, Any] = {}
-
-    def walk(words: str, command: Any) -> None:
-        found[words] = command
-        if hasattr(command, "commands"):  # a group
-            for name, sub in command.commands.items():
-                walk(f"{words} {name}".strip(), sub)
-
-    walk("", typer.main.get_command(app))
-    return found
 
 
 def library_names(feeds: tuple[object, ...]) -> set[str]:
