@@ -80,7 +80,7 @@ def test_usage_errors_exit_2() -> None:
      b"vigil: evidence '{tmp}/missing' does not exist"),
     (["case", "verify", "{tmp}"], 3, b"vigil: {tmp} holds no readable case database"),
     (["demo", "--dir", "{tmp}"], 2, b"vigil: {tmp} exists and is not a Vigil demo folder"),
-], ids=lambda v: v[0] if isinstance(v, list) else None)
+], ids=["version", "hash", "match", "lists", "scan", "case", "demo"])
 def test_the_real_command_exits_with_one_line_and_its_status(tmp_path: Path, args: list[str], code: int,
                                                                said: bytes) -> None:
     """Each verb group once as the real command: it starts, and the shell sees the exit status and
