@@ -5,8 +5,15 @@ import os
 import subprocess
 import sys
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import typer.main
+from typer.testing import CliRunner
+
+from vigil.cli.main import app, main
 
 
 def run_vigil(*args: str | os.PathLike[str] | bytes, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
@@ -15,7 +22,64 @@ def run_vigil(*args: str | os.PathLike[str] | bytes, **kwargs: Any) -> subproces
                           timeout=600, **kwargs)
 
 
-def json_lines(proc: subprocess.CompletedProcess[bytes]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Ran:
+    """What a run of the command left: its exit status and the bytes it wrote (as subprocess.run gives them)."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def invoke(*args: str | os.PathLike[str] | bytes, input: str | bytes | None = None,
+           env: Mapping[str, str | None] | None = None) -> Ran:
+    """The command run in this process, through ``main()`` as the ``vigil`` script runs it: the same
+    argv (bytes as surrogate escapes), error handling and exit codes; stdin from ``input``; stdout and
+    stderr captured as bytes, neither a terminal (no progress bar); ``env`` set for the call only.
+    An exception main() does not turn into a message (a stack trace for a user) is raised here.
+    Use ``run_vigil`` where the process itself is the point: start-up, signals, terminals, the shell."""
+    argv = ["vigil", *(os.fsdecode(a) for a in args)]
+    with CliRunner().isolation(input=input, env=env) as (out, err, _):
+        saved = sys.argv
+        sys.argv = argv
+        try:
+            main()
+            code: int = 0
+        except SystemExit as exc:
+            code = _exit_status(exc.code)
+        finally:
+            sys.argv = saved
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return Ran(code, out.getvalue(), err.getvalue())
+
+
+def commands() -> dict[str, Any]:
+    """Every command and group of ``vigil`` (Click objects, as Typer builds them) by its words
+    ("" is ``vigil`` itself)."""
+    found: dict[str, Any] = {}
+
+    def walk(words: str, command: Any) -> None:
+        found[words] = command
+        if hasattr(command, "commands"):  # a group
+            for name, sub in command.commands.items():
+                walk(f"{words} {name}".strip(), sub)
+
+    walk("", typer.main.get_command(app))
+    return found
+
+
+def _exit_status(code: object) -> int:
+    """sys.exit's argument as the shell sees it: None is 0, a message is printed by Python and is 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def json_lines(proc: subprocess.CompletedProcess[bytes] | Ran) -> list[dict[str, Any]]:
     return [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines() if line.strip()]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUNDLED_REFDATA
-from helpers import json_lines, run_vigil, write_huge_png
+from helpers import invoke, json_lines, write_huge_png
 
 GOOD_JPEG = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-256x256.jpg"
 GOOD_MP4 = BUNDLED_REFDATA / "videos/doorknob-hd-no-bar.mp4"
@@ -35,7 +35,7 @@ def _by_name(results: list[dict[str, object]]) -> dict[str, dict[str, object]]:
 
 
 def test_bad_files_are_error_rows_and_the_run_goes_on(bad_dir: Path) -> None:
-    proc = run_vigil("hash", "--json", bad_dir)
+    proc = invoke("hash", "--json", bad_dir)
     assert proc.returncode == 0, proc.stderr
     rows = _by_name(json_lines(proc))
     assert set(rows) == {"a-empty.jpg", "b-truncated.jpg", "c-random.png", "d-truncated.mp4", "e-notes.txt",
@@ -60,14 +60,14 @@ def test_bad_files_are_error_rows_and_the_run_goes_on(bad_dir: Path) -> None:
 
 
 def test_text_output_gives_one_error_line_per_bad_file(bad_dir: Path) -> None:
-    proc = run_vigil("hash", bad_dir)
+    proc = invoke("hash", bad_dir)
     assert proc.returncode == 0
     errors = [line for line in proc.stdout.decode().splitlines() if line.startswith("error ")]
     assert len(errors) == 5
 
 
 def test_truncated_video_keeps_the_frames_it_could_hash(bad_dir: Path) -> None:
-    [row] = json_lines(run_vigil("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0",
+    [row] = json_lines(invoke("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0",
                                  bad_dir / "d-truncated.mp4"))
     signals = row["signals"]
     assert isinstance(signals, dict)
@@ -93,7 +93,7 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
 
 
 def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
-    [row] = json_lines(run_vigil("hash", "--json", "--max-pixels", "10000", GOOD_JPEG))
+    [row] = json_lines(invoke("hash", "--json", "--max-pixels", "10000", GOOD_JPEG))
     assert "over the limit" in str(row["error"])
 
 
@@ -122,16 +122,16 @@ def test_unreadable_file_is_an_error_row(tmp_path: Path) -> None:
 def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     weird = os.path.join(os.fsencode(tmp_path), b"caf\xe9-\xff.jpg")
     shutil.copy(GOOD_JPEG, weird)
-    proc = run_vigil("hash", "--json", tmp_path)
+    proc = invoke("hash", "--json", tmp_path)
     [row] = json_lines(proc)
     assert str(row["path"]).endswith("caf\\xe9-\\xff.jpg")
     assert row["error"] is None and row["kind"] == "image"
-    text = run_vigil("hash", weird).stdout.decode("utf-8")
+    text = invoke("hash", weird).stdout.decode("utf-8")
     assert text.splitlines()[0].endswith("caf\\xe9-\\xff.jpg")
 
 
 def test_missing_path_is_reported_and_exits_3(tmp_path: Path) -> None:
-    proc = run_vigil("hash", "--json", tmp_path / "nope.jpg", GOOD_JPEG)
+    proc = invoke("hash", "--json", tmp_path / "nope.jpg", GOOD_JPEG)
     assert proc.returncode == 3
     rows = json_lines(proc)
     assert rows[0]["error"] == "cannot open: No such file or directory"
@@ -140,7 +140,7 @@ def test_missing_path_is_reported_and_exits_3(tmp_path: Path) -> None:
 
 
 def test_decode_time_limit_stops_a_file_and_the_run_goes_on() -> None:
-    proc = run_vigil("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0", "--max-seconds", "0.001",
+    proc = invoke("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0", "--max-seconds", "0.001",
                      GOOD_MP4, GOOD_JPEG)
     video, photo = json_lines(proc)
     assert "decoding took longer than 0.001 s" in str(video["error"])

@@ -1,4 +1,5 @@
-"""``vigil hash`` and ``vigil demo`` as a user runs them."""
+"""``vigil hash`` and ``vigil demo`` as a user runs them: in this process (``invoke``), and as the real
+command where the process is the point (exit statuses as the shell sees them, terminals, pipes)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import BUNDLED_REFDATA
-from helpers import json_lines, run_vigil
+from helpers import invoke, json_lines, run_vigil
 from vigil.signals import pdq
 
 PHOTO = BUNDLED_REFDATA / "pdq-images/reg-test-input/labelme-subset/q0122.jpg"
@@ -15,7 +18,7 @@ VIDEO = BUNDLED_REFDATA / "videos/test-padded-dimensions.mp4"
 
 
 def test_text_output_is_path_then_signal_lines() -> None:
-    proc = run_vigil("hash", PHOTO)
+    proc = invoke("hash", PHOTO)
     assert proc.returncode == 0
     lines = proc.stdout.decode().splitlines()
     assert lines[0] == str(PHOTO)
@@ -25,7 +28,7 @@ def test_text_output_is_path_then_signal_lines() -> None:
 
 
 def test_json_output_follows_the_contract() -> None:
-    proc = run_vigil("hash", "--json", "--mode", "exact", PHOTO, VIDEO)
+    proc = invoke("hash", "--json", "--mode", "exact", PHOTO, VIDEO)
     photo, video = json_lines(proc)
     assert set(photo) == {"path", "kind", "size", "signals", "error"}
     assert photo["kind"] == "image" and photo["size"] == PHOTO.stat().st_size and photo["error"] is None
@@ -41,7 +44,7 @@ def test_json_output_follows_the_contract() -> None:
 
 
 def test_seconds_per_hash_zero_hashes_every_frame() -> None:
-    [row] = json_lines(run_vigil("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0", VIDEO))
+    [row] = json_lines(invoke("hash", "--json", "--mode", "exact", "--seconds-per-hash", "0", VIDEO))
     signals = row["signals"]
     assert isinstance(signals, dict) and len(signals["vpdq"]) == 150
 
@@ -51,34 +54,60 @@ def test_folders_are_walked_recursively_in_name_order(tmp_path: Path) -> None:
     shutil.copy(PHOTO, tmp_path / "b" / "deeper" / "z.jpg")
     shutil.copy(PHOTO, tmp_path / "a.jpg")
     (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)  # never followed
-    rows = json_lines(run_vigil("hash", "--json", tmp_path))
+    rows = json_lines(invoke("hash", "--json", tmp_path))
     assert [Path(str(r["path"])).name for r in rows] == ["a.jpg", "z.jpg"]
 
 
 def test_dihedral_option_prints_rotations_and_mirrors() -> None:
-    lines = run_vigil("hash", "--dihedral", PHOTO).stdout.decode().splitlines()
+    lines = invoke("hash", "--dihedral", PHOTO).stdout.decode().splitlines()
     names = [line.split()[2] for line in lines if line.startswith("pdq ") and len(line.split()) == 3]
     assert names == ["rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"]
 
 
 def test_usage_errors_exit_2() -> None:
-    assert run_vigil("hash", "--mode", "turbo", PHOTO).returncode == 2
-    assert run_vigil("hash", "--seconds-per-hash", "-1", PHOTO).returncode == 2
-    assert run_vigil("hash").returncode == 2
-    assert run_vigil("frobnicate").returncode == 2
+    assert invoke("hash", "--mode", "turbo", PHOTO).returncode == 2
+    assert invoke("hash", "--seconds-per-hash", "-1", PHOTO).returncode == 2
+    assert invoke("hash").returncode == 2
+    assert invoke("frobnicate").returncode == 2
+
+
+@pytest.mark.parametrize(("args", "code", "said"), [
+    (["--version"], 0, b""),
+    (["hash", "{tmp}/nope.jpg"], 3, b"vigil: cannot open {tmp}/nope.jpg\n"),
+    (["match", "--db", "{tmp}/v.db"], 2, b"vigil: give PATH"),
+    (["lists", "show", "nope", "--db", "{tmp}/v.db"], 2, b"vigil: no list named 'nope'"),
+    (["scan", "{tmp}/missing", "--case", "c", "--out", "{tmp}/out", "--db", "{tmp}/v.db"], 3,
+     b"vigil: evidence '{tmp}/missing' does not exist"),
+    (["case", "verify", "{tmp}"], 3, b"vigil: {tmp} holds no readable case database"),
+    (["demo", "--dir", "{tmp}"], 2, b"vigil: {tmp} exists and is not a Vigil demo folder"),
+], ids=["version", "hash", "match", "lists", "scan", "case", "demo"])
+def test_the_real_command_exits_with_one_line_and_its_status(tmp_path: Path, args: list[str], code: int,
+                                                               said: bytes) -> None:
+    """Each verb group once as the real command: it starts, and the shell sees the exit status and
+    the error as one line on stderr, never a stack trace (the other tests run it in process)."""
+    tmp = str(tmp_path)
+    proc = run_vigil(*(a.replace("{tmp}", tmp) for a in args))
+    assert proc.returncode == code, proc.stderr
+    said = said.replace(b"{tmp}", tmp.encode())
+    if code == 0:
+        assert proc.stderr == b""
+    else:  # the error is the last line and the only one that says "vigil:" (demo says what it builds first)
+        assert proc.stderr.endswith(b"\n") and b"Traceback" not in proc.stderr
+        *before, error = proc.stderr.splitlines(keepends=True)
+        assert error.startswith(said) and not any(b"vigil: " in line for line in before)
 
 
 def test_parallel_output_equals_serial(tmp_path: Path) -> None:
     for i, src in enumerate(sorted((BUNDLED_REFDATA / "pdq-images").rglob("*.jpg"))):
         shutil.copy(src, tmp_path / f"{i:02d}.jpg")
-    one = run_vigil("hash", "--json", "--jobs", "1", tmp_path).stdout
-    two = run_vigil("hash", "--json", "--jobs", "2", tmp_path).stdout
+    one = invoke("hash", "--json", "--jobs", "1", tmp_path).stdout
+    two = invoke("hash", "--json", "--jobs", "2", tmp_path).stdout
     assert one == two and len(one.splitlines()) >= 14
 
 
 def test_demo_builds_a_benign_case_scans_it_and_says_where_the_report_is(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
-    proc = run_vigil("demo", "--dir", folder)
+    proc = invoke("demo", "--dir", folder)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.decode()
     assert "8 hits" in text and str(folder / "case" / "report.html") in text
@@ -88,18 +117,18 @@ def test_demo_builds_a_benign_case_scans_it_and_says_where_the_report_is(tmp_pat
     assert found["shared-mirrored.jpg"]["matches"] and found["screenshot-framed.png"]["matches"]
     assert found["invoice.pdf"]["kind"] == "image"  # kind by content, not by name
     assert "truncated" in found["IMG_2043.jpg"]["error"]
-    assert run_vigil("case", "verify", folder / "case").returncode == 0
+    assert invoke("case", "verify", folder / "case").returncode == 0
     # Run again: the earlier demo is replaced; a folder that is not a demo never is.
-    assert run_vigil("demo", "--dir", folder, "-q").returncode == 0
+    assert invoke("demo", "--dir", folder, "-q").returncode == 0
     (tmp_path / "mine").mkdir()
-    refused = run_vigil("demo", "--dir", tmp_path / "mine")
+    refused = invoke("demo", "--dir", tmp_path / "mine")
     assert refused.returncode == 2 and b"not a Vigil demo folder" in refused.stderr
 
 
 def test_version() -> None:
     from vigil import __version__
 
-    assert run_vigil("--version").stdout.decode().strip() == f"vigil {__version__}"
+    assert invoke("--version").stdout.decode().strip() == f"vigil {__version__}"
 
 
 def _on_terminal(*args: str) -> tuple[int, bytes]:
@@ -139,7 +168,7 @@ def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
     code, drawn = _on_terminal("hash", str(PHOTO), str(VIDEO))
     assert code == 0
     assert b"2/2 files" in drawn and b"0 errors" in drawn
-    quiet = run_vigil("hash", "--quiet", PHOTO)
+    quiet = invoke("hash", "--quiet", PHOTO)
     assert quiet.stderr == b""
 
 

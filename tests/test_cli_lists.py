@@ -1,4 +1,4 @@
-"""``vigil lists`` and ``vigil match`` as a user runs them, on the sample formats."""
+"""``vigil lists`` and ``vigil match`` as a user runs them (in this process), on the sample formats."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import json_lines, run_vigil
-from vigil.lists import iter_records
+from helpers import invoke, json_lines
+from vigil.lists import all_lists, iter_records
 from vigil.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "formats"
@@ -25,7 +25,7 @@ PDQ = "9def0b7dafa86a1c90f2abd78e79ceb25ec3d1a4b3d4bc7a4354baf7717ea038"
 
 
 def vigil(db: Path, *args: str | Path) -> tuple[int, str, str]:
-    proc = run_vigil(*args, "--db", db)
+    proc = invoke(*args, "--db", db)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
@@ -81,7 +81,7 @@ def test_revoke_and_match_hash_lines(tmp_path: Path) -> None:
     vigil(db, "lists", "import", DATA / "ncmec_v2_entries_response.xml", "--list", "ncmec")
     queries = tmp_path / "q.txt"
     queries.write_text(f"# a comment\npdq {PDQ}\nMD5 A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1\nmd5 1234\n\n")
-    proc = run_vigil("match", "--hashes", queries, "--json", "--db", db)
+    proc = invoke("match", "--hashes", queries, "--json", "--db", db)
     assert proc.returncode == 0
     rows = json_lines(proc)
     assert [r["query"] for r in rows] == [f"pdq {PDQ}", "MD5 A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1", "md5 1234"]
@@ -92,8 +92,18 @@ def test_revoke_and_match_hash_lines(tmp_path: Path) -> None:
     code, _, err = vigil(db, "lists", "revoke", "ncmec", "image1", "nope")
     assert code == 3 and "nope" in err
     assert vigil(db, "lists", "revoke", "ncmec", "image1")[0] == 0
-    rows = json_lines(run_vigil("match", "--hashes", queries, "--json", "--db", db))
+    rows = json_lines(invoke("match", "--hashes", queries, "--json", "--db", db))
     assert rows[0]["matches"] == []
+
+
+def test_hash_lines_from_standard_input_against_the_database_named_by_vigil_db(tmp_path: Path) -> None:
+    env = {"VIGIL_DB": str(tmp_path / "v.db")}
+    assert invoke("lists", "import", DATA / "ncmec_v2_entries_response.xml", "--list", "ncmec", env=env).returncode == 0
+    proc = invoke("match", "--hashes", "-", "--json", input=f"pdq {PDQ}\n", env=env)
+    assert proc.returncode == 0, proc.stderr
+    [row] = json_lines(proc)
+    assert row["query"] == f"pdq {PDQ}" and [m["entry"] for m in row["matches"]] == ["image1"]
+    assert [i.name for i in all_lists(Store.open(tmp_path / "v.db"))] == ["ncmec"]
 
 
 def test_match_needs_paths_or_hashes(tmp_path: Path) -> None:
@@ -101,21 +111,15 @@ def test_match_needs_paths_or_hashes(tmp_path: Path) -> None:
     assert code == 2 and "--hashes" in err
 
 
-def test_import_into_an_existing_list_sets_its_source_kind_and_settings(tmp_path: Path,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from vigil.cli.main import app
+def test_import_into_an_existing_list_sets_its_source_kind_and_settings(tmp_path: Path) -> None:
     from vigil.lists import describe_list
 
     db = tmp_path / "v.db"
-
-    def run(*args: str | Path) -> None:
-        with pytest.raises(SystemExit) as exited:
-            app([*map(str, args), "--db", str(db)])
-        assert exited.value.code in (0, None), capsys.readouterr().err
-
-    run("lists", "import", DATA / "icse_hashset.csv", "--list", "x", "--setting", "pdq_quality=60")
-    run("lists", "import", DATA / "icse_hashset.csv", "--list", "x", "--source", "INTERPOL", "--allow",
-        "--setting", "pdq_threshold=20")
+    code, _, err = vigil(db, "lists", "import", DATA / "icse_hashset.csv", "--list", "x", "--setting", "pdq_quality=60")
+    assert code == 0, err
+    code, _, err = vigil(db, "lists", "import", DATA / "icse_hashset.csv", "--list", "x", "--source", "INTERPOL",
+                         "--allow", "--setting", "pdq_threshold=20")
+    assert code == 0, err
     info = describe_list(Store.open(db), "x")
     assert (info.source, info.kind.value, info.settings.pdq_threshold, info.settings.pdq_quality) == \
         ("INTERPOL", "allow", 20, 60)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageOps
 
-from helpers import run_vigil, write_huge_png
+from helpers import invoke, write_huge_png
 from vigil import HashOptions, Limits, Mode
 from vigil.errors import InputUnusable, UsageError
 from vigil.evidence.containers import ArchiveLimits
@@ -165,7 +165,7 @@ def test_scan_finds_every_copy_and_writes_the_reports(listed: Store, tmp_path: P
     bridge = next(r for r in records if r.id == paths[zip_path + "!/a/bridge.jpg"]["md5"])
     assert len(bridge.metadata["MediaFiles"]) == 6  # every copy, stacked
 
-    verify = run_vigil("case", "verify", out)
+    verify = invoke("case", "verify", out)
     assert verify.returncode == 0, verify.stderr
     assert b"hash chain intact" in verify.stdout
 
@@ -261,7 +261,7 @@ def test_a_finished_or_foreign_case_folder_is_not_overwritten(listed: Store, tmp
     # Resuming a finished scan changes nothing: not its report, not its log.
     again = _scan(listed, [ev], out, resume=True)
     assert again == first
-    assert run_vigil("case", "verify", out).returncode == 0
+    assert invoke("case", "verify", out).returncode == 0
 
 
 def test_resume_with_an_option_that_changes_results_is_refused(listed: Store, tmp_path: Path) -> None:
@@ -326,7 +326,7 @@ def test_case_verify_detects_changed_reports_and_log(listed: Store, tmp_path: Pa
     _scan(listed, [ev], out)
     report = out / "report.json"
     report.write_text(report.read_text().replace('"known"', '"other"', 1))
-    verify = run_vigil("case", "verify", out)
+    verify = invoke("case", "verify", out)
     assert verify.returncode == 1
     assert b"report.json differs" in verify.stdout
     with contextlib.closing(sqlite3.connect(out / "case.db")) as db:
@@ -336,25 +336,25 @@ def test_case_verify_detects_changed_reports_and_log(listed: Store, tmp_path: Pa
         db.execute("DROP TRIGGER log_no_update")
         db.execute("UPDATE log SET event = 'scan begun' WHERE seq = 1")
         db.commit()
-    verify = run_vigil("case", "verify", out)
+    verify = invoke("case", "verify", out)
     assert verify.returncode == 1 and b"log entry 1" in verify.stdout
-    assert run_vigil("case", "verify", tmp_path / "nothing-here").returncode == 3
+    assert invoke("case", "verify", tmp_path / "nothing-here").returncode == 3
 
 
 def test_the_command_prints_where_the_reports_are_and_exits_by_the_contract(listed: Store, tmp_path: Path) -> None:
     ev = build_evidence(tmp_path)
     db = str(tmp_path / "vigil.db")
     out = tmp_path / "case out"
-    proc = run_vigil("scan", ev, "--case", "c-1", "--out", out, "--db", db, "--list", "known")
+    proc = invoke("scan", ev, "--case", "c-1", "--out", out, "--db", db, "--list", "known")
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.decode()
     assert "9 hits" in text and str(out / "report.html") in text
     head = text.split("case log head ", 1)[1].split()[0]
-    assert len(head) == 64 and head in run_vigil("case", "verify", out).stdout.decode()
+    assert len(head) == 64 and head in invoke("case", "verify", out).stdout.decode()
     assert b"writing the reports" in proc.stderr  # not a terminal: plain progress lines
-    assert run_vigil("scan", ev, "--case", "c-1", "--out", ev / "out", "--db", db).returncode == 2
-    assert run_vigil("scan", tmp_path / "missing", "--case", "c", "--out", tmp_path / "o2", "--db", db).returncode == 3
-    unknown = run_vigil("scan", ev, "--case", "c", "--out", tmp_path / "o3", "--db", db, "--list", "nope")
+    assert invoke("scan", ev, "--case", "c-1", "--out", ev / "out", "--db", db).returncode == 2
+    assert invoke("scan", tmp_path / "missing", "--case", "c", "--out", tmp_path / "o2", "--db", db).returncode == 3
+    unknown = invoke("scan", ev, "--case", "c", "--out", tmp_path / "o3", "--db", db, "--list", "nope")
     assert unknown.returncode == 2 and b"no list named 'nope'" in unknown.stderr
     assert not (tmp_path / "o3").exists()
 

@@ -37,8 +37,8 @@ def match_command(
     hashes: Path | None = typer.Option(None, "--hashes", help="Look up `<type> <value>` lines from this file "
                                        "('-' for standard input) instead of hashing media."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per query."),
-    expand: bool = typer.Option(True, "--expand/--no-expand", help="Also match the mirrored, rotated and "
-                                "border-trimmed variants of each photo."),
+    expand: bool = typer.Option(True, "--variants/--no-variants", "--expand/--no-expand", help="Also match the "
+                                "mirrored, rotated and border-trimmed variants of each photo."),
     mode: Mode = typer.Option(Mode.EXACT, "--mode", help="exact: reference hashes; fast: reduced-size decoding."),
     seconds_per_hash: float = typer.Option(1.0, "--seconds-per-hash", min=0.0,
                                            help="vPDQ sampling of query videos (0: every frame)."),

@@ -143,8 +143,8 @@ def scan_command(
     mode: Mode = typer.Option(Mode.FAST, "--mode", help="fast: reduced-size decoding and video key frames; "
                               "exact: reference hashes bit for bit (slower)."),
     seconds_per_hash: float = typer.Option(1.0, "--seconds-per-hash", min=0.0, help="vPDQ sampling interval."),
-    expand: bool = typer.Option(True, "--expand/--no-expand", help="Match mirrored, rotated and "
-                                "border-trimmed variants of each photo too."),
+    expand: bool = typer.Option(True, "--variants/--no-variants", "--expand/--no-expand", help="Match mirrored, "
+                                "rotated and border-trimmed variants of each photo too."),
     archive_depth: int = typer.Option(ArchiveLimits.max_depth, "--archive-depth", min=0,
                                       help="How deep archives inside archives are opened (0: not at all)."),
     max_member_bytes: int = typer.Option(ArchiveLimits.max_member_bytes, "--max-member-bytes", min=1,
