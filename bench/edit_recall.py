@@ -56,8 +56,9 @@ from common import RESULTS, ROOT, fmt, log, table
 sys.path.insert(0, str(ROOT / "tests"))
 import benign_corpus as corpus
 from vigil.signals import _pdqcheck
-from vigil.signals.pdq import DIHEDRAL_NAMES, hash_rgb
+from vigil.signals.pdq import hash_rgb
 from vigil.signals.variants import Box, _Regions, media_signals, query_variants, query_windows, windows_agree
+from vigil.signals.views import View, Window
 
 THRESHOLD = 31
 MIN_QUALITY = 50
@@ -131,18 +132,18 @@ def _photo_signals(index: int) -> dict[str, Any]:
         out["seconds"]["expanded"] += t2 - t1
         out["seconds"]["windows"] += t3 - t2
         sig["plain"] = _packed([(plain.hash, plain.quality)])
-        orient = [(v.hash, v.quality) for v in variants if v.name in DIHEDRAL_NAMES]
+        orient = [(v.hash, v.quality) for v in variants if v.view.trimmed is None]
         sig["dihedral"] = _packed(orient)
         sig["expanded"] = _packed([(v.hash, v.quality) for v in variants])
         sig["expanded-trim1"] = _packed(orient + [(v.hash, v.quality) for v in variants
-                                                  if v.name.startswith("trimmed") and v.name.count(" ") == 1])
+                                                  if v.view.trimmed is not None and v.view.orientation == "original"])
         h, w = image.shape[:2]
         regions = _Regions(image)
         bands = [regions.hash(Box(round(f * h), h, 0, w)) for f in BANDS]
         bands += [regions.hash(Box(0, h - round(f * h), 0, w)) for f in BANDS]
         sig["bands"] = _packed(bands)
         sig["windows"] = _packed([(d.hash, d.quality) for d in windows])
-        sig["windows_names"] = [d.name for d in windows if d.quality >= MIN_QUALITY]
+        sig["windows_views"] = [d.view for d in windows if d.quality >= MIN_QUALITY]
         sig["n_variants"] = len(variants)
         if index in ORB_SET:
             t4 = time.perf_counter()
@@ -158,7 +159,7 @@ def _photo_signals(index: int) -> dict[str, Any]:
         out["seconds"]["media_signals"] += time.perf_counter() - t5
         listed = {"plain": out["queries"]["as listed"]["plain"],
                   "windows": _packed([(d.hash, d.quality) for d in derived]),
-                  "windows_names": [d.derived for d in derived if d.quality >= MIN_QUALITY]}
+                  "windows_found": [d.window for d in derived if d.quality >= MIN_QUALITY]}
         for set_name, crops in CROP_SETS.items():
             listed[set_name] = _packed([regions.hash(_crop_box(h, w, c)) for c in crops])
         out["listed"] = listed
@@ -342,11 +343,11 @@ def main() -> None:
                 for query_id, src, *_ in rows:
                     hits[int(query_id)].add(int(src))
                 continue
-            # Names in the order _stack laid the hashes out (both keep only hashes of quality >= 50).
+            # Views and windows in the order _stack laid the hashes out (both keep only quality >= 50).
             q_names = [x for s in range(n) for name in query_names
-                       for x in results[s]["queries"][name]["windows_names"]]
-            l_names = [x for s in listed_order for x in results[s]["listed"]["windows_names"]]
-            pairs: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+                       for x in results[s]["queries"][name]["windows_views"]]
+            l_names = [x for s in listed_order for x in results[s]["listed"]["windows_found"]]
+            pairs: dict[tuple[int, int], list[tuple[View, Window]]] = defaultdict(list)
             for query_id, src, _, _, q_row, l_row in rows:
                 pairs[(int(query_id), int(src))].append((q_names[q_row], l_names[l_row]))
             for (query_id, src), found in pairs.items():
