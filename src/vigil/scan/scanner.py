@@ -218,8 +218,7 @@ class _Writer:
         if final:
             self.case.put(self.conn, "state", "reporting")
             self.case.put(self.conn, "finished", utc_now())
-            self.case.log.append("scan finished", {"entries": self.done_entries,
-                                                              "bytes": self.done_bytes})
+            self.case.log.append("scan finished", {"entries": self.done_entries, "bytes": self.done_bytes})
         self.conn.execute("COMMIT")
         self._open = False
         self.entries = 0
