@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -88,3 +89,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]
 
 def verdict(ok: bool) -> str:
     return "**met**" if ok else "**MISSED**"
+
+
+def command_output(*args: str) -> str:
+    """What a command prints (stripped), or "?" when it cannot be run: for the machine line of a report."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "?"

@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from importlib.metadata import version
@@ -19,7 +18,7 @@ from typing import Any
 import gen_inputs
 import photo_bench
 import video_bench
-from common import RESULTS, log
+from common import RESULTS, command_output, log
 
 METHOD = """## Method
 
@@ -45,26 +44,20 @@ METHOD = """## Method
 """
 
 
-def _cmd(*args: str) -> str:
-    try:
-        return subprocess.run(args, capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return "?"
-
-
 def machine() -> dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip() for line in _cmd("lscpu").splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in command_output("lscpu").splitlines()
                   if line.startswith("Model name")), "?")
     import av
 
     versions = {name: version(name) for name in ("vigil", "threatexchange", "vpdq", "pdqhash", "av", "pillow",
                                                  "numpy", "numba")}
     versions["pyav ffmpeg"] = ".".join(map(str, av.library_versions.get("libavcodec", ())))
-    versions["system libavcodec (vpdq)"] = _cmd("pkg-config", "--modversion", "libavcodec")
-    git = _cmd("git", "rev-parse", "--short", "HEAD")
-    dirty = [line for line in _cmd("git", "status", "--porcelain", "src").splitlines() if line.strip()]
+    versions["system libavcodec (vpdq)"] = command_output("pkg-config", "--modversion", "libavcodec")
+    git = command_output("git", "rev-parse", "--short", "HEAD")
+    dirty = [line for line in command_output("git", "status", "--porcelain", "src").splitlines() if line.strip()]
     versions["vigil git"] = git + (f" + {len(dirty)} uncommitted files in src/" if dirty else " (src/ clean)")
-    return {"nproc": _cmd("nproc"), "cpu": model, "date_utc": _cmd("date", "-u"), "python": platform.python_version(),
+    return {"nproc": command_output("nproc"), "cpu": model, "date_utc": command_output("date", "-u"),
+            "python": platform.python_version(),
             "loadavg_at_start": os.getloadavg(), "versions": versions,
             "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 

@@ -30,20 +30,13 @@ from typing import Any
 from PIL import Image
 
 import gen_inputs
-from common import RESULTS, VENV_BIN, WORK, log, table, verdict
+from common import RESULTS, VENV_BIN, WORK, command_output, log, table, verdict
 
 HELP_TARGET_S = 0.3
 ONE_PHOTO_TARGET_S = 0.7
 MANY_PHOTOS_TARGET_X = 20.0
 MIN_LARGE_PIXELS = 12_000_000
 CACHE = WORK / "startup-cache"  # Vigil's user cache for these runs (XDG_CACHE_HOME)
-
-
-def _cmd(*args: str) -> str:
-    try:
-        return subprocess.run(args, capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return "?"
 
 
 def machine() -> dict[str, Any]:
@@ -53,12 +46,13 @@ def machine() -> dict[str, Any]:
         except PackageNotFoundError:
             return "not installed"
 
-    model = next((line.split(":", 1)[1].strip() for line in _cmd("lscpu").splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in command_output("lscpu").splitlines()
                   if line.startswith("Model name")), "?")
     versions = {name: installed(name) for name in ("vigil", "threatexchange", "pdqhash", "pillow", "numpy", "numba",
                                                   "typer", "pydantic")}
-    versions["vigil git"] = _cmd("git", "rev-parse", "--short", "HEAD")
-    return {"nproc": _cmd("nproc"), "cpu": model, "date_utc": _cmd("date", "-u"), "python": platform.python_version(),
+    versions["vigil git"] = command_output("git", "rev-parse", "--short", "HEAD")
+    return {"nproc": command_output("nproc"), "cpu": model, "date_utc": command_output("date", "-u"),
+            "python": platform.python_version(),
             "loadavg_at_start": os.getloadavg(), "versions": versions}
 
 
