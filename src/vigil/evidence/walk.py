@@ -19,7 +19,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["Entry", "Found", "walk_evidence", "walk_paths"]
+__all__ = ["Entry", "walk_evidence", "walk_paths"]
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,6 @@ class Entry:
     size: int
     error: str | None = None
     link: bool = False
-
-
-Found = Entry  # the name ``vigil hash`` has always used
 
 
 def _os_reason(what: str, exc: OSError) -> str:
