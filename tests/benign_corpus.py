@@ -83,6 +83,7 @@ EDIT_NAMES = (
     "resize15",
     "greyscale",
 )
+SMOOTH_KINDS = ("gradient", "sky", "abstract", "landscape")
 MIN_DISTANCE = 63  # corpus photos are further apart than this, in every orientation
 MIN_QUALITY = 50
 
@@ -266,15 +267,155 @@ def synthetic_scene(rng: np.random.Generator) -> np.ndarray:
     return np.clip(big + grain.astype(np.int16), 0, 255).astype(np.uint8)
 
 
+# ---------------------------------------------------------------- low-texture scenes
+def _smooth_size(rng: np.random.Generator) -> tuple[int, int]:
+    """(height, width) of a wallpaper-like photo: 640-1280 px long side, mostly landscape."""
+    long_side = int(rng.integers(640, 1281))
+    aspect = float(rng.choice([16 / 9, 16 / 10, 4 / 3, 3 / 2, 21 / 9]))
+    short = round(long_side / aspect)
+    return (short, long_side) if rng.random() < 0.8 else (long_side, short)
+
+
+def _soft_field(rng: np.random.Generator, h: int, w: int, beta: float, cells: int) -> np.ndarray:
+    """A smooth 0..1 field: 1/f noise drawn on a grid of about ``cells`` on the long side, enlarged."""
+    scale = cells / max(h, w)
+    gh, gw = max(4, round(h * scale)), max(4, round(w * scale))
+    coarse = _pink_noise(rng, gh, gw, beta).astype(np.float32)
+    return np.asarray(Image.fromarray(coarse, "F").resize((w, h), Image.Resampling.BICUBIC), np.float32).clip(0, 1)
+
+
+def _gradient(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A linear or radial 0..1 gradient at a random angle or centre."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys /= max(h, w)
+    xs /= max(h, w)
+    if rng.random() < 0.6:
+        angle = rng.uniform(0, 2 * np.pi)
+        t = xs * np.cos(angle) + ys * np.sin(angle)
+    else:
+        cx, cy = rng.uniform(-0.2, 1.2) * w / max(h, w), rng.uniform(-0.2, 1.2) * h / max(h, w)
+        t = np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2)
+    t -= t.min()
+    return t / max(float(t.max()), 1e-6)
+
+
+def smooth_scene(rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
+    """One low-texture scene, as wallpapers, sky and landscape photos and abstract art are: smooth
+    gradients and soft shapes, few strong corners. ``kind`` is one of ``SMOOTH_KINDS`` (default: drawn).
+
+    * ``gradient``: two to four colours blended along a line or around a point, with a faint 1/f
+      wash and a soft vignette.
+    * ``sky``: a sky gradient with soft clouds (a thresholded, blurred 1/f field) and sometimes a sun glow.
+    * ``abstract``: a gradient ground under a few large, blurred, translucent blobs, waves and bands.
+    * ``landscape``: a sky over layered hill silhouettes fading into haze, sometimes above water.
+
+    Drawn at 640-1280 px, lightly blurred, with faint sensor grain (as a camera or a render saved
+    as JPEG gives); everything random comes from ``rng``.
+    """
+    h, w = _smooth_size(rng)
+    kind = kind or str(rng.choice(SMOOTH_KINDS, p=[0.25, 0.25, 0.25, 0.25]))
+    if kind not in SMOOTH_KINDS:
+        raise ValueError(f"unknown smooth scene kind {kind!r}")
+    colours = _palette(rng, int(rng.integers(2, 5)))
+    if kind == "gradient":
+        t = _gradient(rng, h, w)
+        t = np.clip(t + 0.15 * (_soft_field(rng, h, w, 2.5, 12) - 0.5), 0, 1)
+        base = _ramp(t, colours)
+        # Gradient wallpapers carry a few soft-edged light waves or folds across the blend.
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        for _ in range(int(rng.integers(1, 4))):
+            angle, freq = rng.uniform(0, np.pi), rng.uniform(1.0, 3.0) * 2 * np.pi / max(h, w)
+            along = xs * np.cos(angle) + ys * np.sin(angle)
+            across = -xs * np.sin(angle) + ys * np.cos(angle)
+            lo, hi = float(across.min()), float(across.max())
+            centre = lo + rng.uniform(0.2, 0.8) * (hi - lo) + rng.uniform(0.03, 0.12) * max(h, w) * np.sin(freq * along)
+            softness = rng.uniform(0.001, 0.01) * max(h, w)
+            edge = 1 / (1 + np.exp(np.clip(-(across - centre) / softness, -50, 50)))
+            light = rng.uniform(0.3, 0.6) * (1 if rng.random() < 0.6 else -1)  # a lighter or darker fold
+            base = np.clip(base * (1 + light * edge[..., None]), 0, 255)
+    elif kind == "sky":
+        rows = (np.arange(h, dtype=np.float32) / h)[:, None]
+        sky = _palette(rng, 2)
+        sky = sky[np.argsort(sky.sum(axis=1))]  # darker at the top, as the zenith is
+        base = _ramp(np.broadcast_to(rows ** rng.uniform(0.6, 1.6), (h, w)), sky)
+        cover = _soft_field(rng, h, w, rng.uniform(2.2, 3.2), int(rng.integers(10, 40)))
+        level = rng.uniform(0.45, 0.75)
+        clouds = np.clip((cover - level) / rng.uniform(0.08, 0.3), 0, 1)[..., None]
+        white = np.array([rng.uniform(215, 255)] * 3) * np.array([1.0, 1.0, rng.uniform(0.95, 1.05)])
+        base = base * (1 - clouds) + np.clip(white, 0, 255) * clouds
+        if rng.random() < 0.4:
+            cx, cy, r = rng.uniform(0.1, 0.9) * w, rng.uniform(0.05, 0.5) * h, rng.uniform(0.05, 0.2) * max(h, w)
+            ys, xs = np.mgrid[0:h, 0:w]
+            glow = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * r * r))[..., None]
+            base = base * (1 - glow) + np.array([255.0, 245.0, 215.0]) * glow
+    elif kind == "abstract":
+        base = _ramp(_gradient(rng, h, w), colours)
+        image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+        for _ in range(int(rng.integers(3, 9))):
+            layer = Image.new("L", (w, h), 0)
+            draw = ImageDraw.Draw(layer)
+            r = rng.uniform(0.1, 0.5) * max(h, w)
+            cx, cy = rng.uniform(0, 1) * w, rng.uniform(0, 1) * h
+            shape = int(rng.integers(0, 3))
+            if shape == 0:
+                draw.ellipse((cx - r, cy - r * rng.uniform(0.5, 1.5), cx + r, cy + r), fill=255)
+            elif shape == 1:  # a wave band across the picture
+                xs = np.linspace(-0.1 * w, 1.1 * w, 40)
+                phase, amp, thick = rng.uniform(0, 6.3), rng.uniform(0.05, 0.2) * h, rng.uniform(0.05, 0.25) * h
+                top = cy + amp * np.sin(xs / w * rng.uniform(2, 7) + phase)
+                pts = list(zip(xs, top, strict=True)) + list(zip(xs[::-1], top[::-1] + thick, strict=True))
+                draw.polygon(pts, fill=255)
+            else:
+                pts = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.sort(rng.uniform(0, 2 * np.pi, 6))]
+                draw.polygon(pts, fill=255)
+            layer = layer.filter(ImageFilter.GaussianBlur(rng.uniform(0.002, 0.04) * max(h, w)))
+            tint = tuple(int(v) for v in _palette(rng, 1)[0])
+            alpha = np.asarray(layer, np.float32)[..., None] / 255 * rng.uniform(0.4, 0.9)
+            mixed = np.asarray(image, np.float32) * (1 - alpha) + np.array(tint, np.float32) * alpha
+            image = Image.fromarray(np.clip(mixed, 0, 255).astype(np.uint8))
+        base = np.asarray(image, np.float64)
+    else:  # landscape
+        rows = np.arange(h, dtype=np.float32)[:, None]
+        sky = _palette(rng, 2)
+        base = _ramp(np.broadcast_to(rows / h, (h, w)), sky[np.argsort(sky.sum(axis=1))])
+        haze = _palette(rng, 1)[0]
+        layers = int(rng.integers(2, 5))
+        horizon = rng.uniform(0.35, 0.6)
+        for k in range(layers):
+            profile = _pink_noise(rng, 1, w, rng.uniform(2.2, 3.0))[0]
+            crest = (horizon + (k / layers) * (1 - horizon) * 0.6 - rng.uniform(0.05, 0.25) * (1 - k / layers)) * h
+            crest = crest + (profile - 0.5) * rng.uniform(0.05, 0.3) * h
+            ground = colours[k % len(colours)] * (0.4 + 0.6 * (k + 1) / layers) + haze * 0.3 * (1 - k / layers)
+            shade = 1 - 0.25 * np.clip((rows - crest[None, :]) / h, 0, 1)
+            base = np.where((rows >= crest[None, :])[..., None], np.clip(ground, 0, 255) * shade[..., None], base)
+        if rng.random() < 0.35:  # still water mirrors the sky below a shore line
+            shore = int(rng.uniform(0.7, 0.85) * h)
+            water = base[shore - (h - shore):shore][::-1] * 0.8 + np.array([10.0, 20.0, 40.0])
+            base[shore:] = water[: h - shore]
+    image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0)))
+    out = np.asarray(image, np.float32)
+    if kind == "gradient" or rng.random() < 0.5:  # vignette
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        d = ((xs / w - 0.5) ** 2 + (ys / h - 0.5) ** 2) * rng.uniform(0.2, 0.8)
+        out = out * (1 - d)[..., None]
+    grain = rng.standard_normal((h, w, 1), dtype=np.float32) * np.float32(rng.uniform(0.5, 2.5))
+    return np.clip(out + grain, 0, 255).astype(np.uint8)
+
+
 def _hash_bytes(hexes: dict[str, str]) -> np.ndarray:
     """Hashes as rows of 32 bytes."""
     return np.array([np.frombuffer(bytes.fromhex(h), dtype=np.uint8) for h in hexes.values()])
 
 
-def _candidate(job: tuple[int, int]) -> tuple[np.ndarray, dict[str, str], int]:
-    """Synthetic scene number ``index`` and its dihedral hashes (a worker's job: hashing is half the cost)."""
-    seed, index = job
-    rgb = synthetic_scene(np.random.default_rng([seed, 2, index]))
+def _candidate(job: tuple[int, int, bool]) -> tuple[np.ndarray, dict[str, str], int]:
+    """Synthetic (or smooth) scene number ``index`` and its dihedral hashes (a worker's job: hashing is
+    half the cost)."""
+    seed, index, smooth = job
+    if smooth:  # the four kinds in turn
+        rgb = smooth_scene(np.random.default_rng([seed, 5, index]), SMOOTH_KINDS[index % len(SMOOTH_KINDS)])
+    else:
+        rgb = synthetic_scene(np.random.default_rng([seed, 2, index]))
     hexes, quality = dihedral_rgb(rgb)
     return rgb, hexes, quality
 
@@ -289,8 +430,10 @@ def _pool(workers: int | None) -> multiprocessing.pool.Pool | None:
 
 
 def build_corpus(n: int = 1000, seed: int = 0, refdata: Path | None = None, workers: int | None = None,
-                 samples: bool = True) -> list[Photo]:
-    """``n`` distinct benign photos: real-photo tiles first (as many as pass), then synthetic scenes.
+                 samples: bool = True, smooth: int = 0) -> list[Photo]:
+    """``n`` distinct benign photos: real-photo tiles first (as many as pass), then synthetic scenes;
+    then ``smooth`` more, low-texture scenes (:func:`smooth_scene`, source ``"smooth"``), distinct
+    from all the others too. The first ``n`` are the textured half of a corpus, the rest the smooth half.
 
     ``samples``: also tile scikit-image's sample photos when it is installed (the benchmarks do;
     the tests do not, so that their corpus is the same on every machine).
@@ -302,9 +445,11 @@ def build_corpus(n: int = 1000, seed: int = 0, refdata: Path | None = None, work
     accepted: list[Photo] = []
     kept = np.zeros((0, 32), dtype=np.uint8)  # the original-orientation hash of every accepted photo
 
+    limit = n  # offer() accepts photos up to this many in all
+
     def offer(photo: Photo, hexes: dict[str, str], quality: int) -> None:
         nonlocal kept
-        if quality < MIN_QUALITY or len(accepted) >= n:
+        if quality < MIN_QUALITY or len(accepted) >= limit:
             return
         if len(kept):
             # Comparing all 8 orientations of the candidate with the accepted originals covers every
@@ -321,15 +466,21 @@ def build_corpus(n: int = 1000, seed: int = 0, refdata: Path | None = None, work
             break
         for tile_name, tile in _tiles(name, rgb, rng):
             offer(Photo(tile_name, "tile", tile), *dihedral_rgb(tile))
-    pool = _pool(workers) if n - len(accepted) > 32 else None
+    pool = _pool(workers) if n + smooth - len(accepted) > 32 else None
     try:
-        index = 0
-        while len(accepted) < n:
-            batch = [(seed, i) for i in range(index, index + max(8, round(1.2 * (n - len(accepted)))))]
-            results = pool.imap(_candidate, batch, chunksize=4) if pool else map(_candidate, batch)
-            for (_, i), (rgb, hexes, quality) in zip(batch, results, strict=True):
-                offer(Photo(f"synthetic/{i:05d}", "synthetic", rgb), hexes, quality)
-            index += len(batch)
+        for is_smooth, goal in ((False, n), (True, n + smooth)):
+            limit = goal
+            index = 0
+            while len(accepted) < goal:
+                # Smooth scenes often fall under PDQ's quality floor: draw more of them a round.
+                want = round((2.5 if is_smooth else 1.2) * (goal - len(accepted)))
+                batch = [(seed, i, is_smooth) for i in range(index, index + max(8, want))]
+                results = pool.imap(_candidate, batch, chunksize=4) if pool else map(_candidate, batch)
+                for (_, i, _), (rgb, hexes, quality) in zip(batch, results, strict=True):
+                    kind = SMOOTH_KINDS[i % len(SMOOTH_KINDS)]
+                    name = f"smooth/{kind}/{i:05d}" if is_smooth else f"synthetic/{i:05d}"
+                    offer(Photo(name, "smooth" if is_smooth else "synthetic", rgb), hexes, quality)
+                index += len(batch)
     finally:
         if pool:
             pool.terminate()
@@ -355,11 +506,11 @@ def _reshare(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _crop(rgb: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Each side cut by about ``share`` of the photo's width or height (0.75-1.25 times it, drawn per side)."""
     h, w = rgb.shape[:2]
-    cut_w, cut_h = round(share * w), round(share * h)
-    left = round(cut_w * rng.uniform())
-    top = round(cut_h * rng.uniform())
-    return rgb[top:h - (cut_h - top), left:w - (cut_w - left)]
+    left, right = (round(share * w * rng.uniform(0.75, 1.25)) for _ in range(2))
+    top, bottom = (round(share * h * rng.uniform(0.75, 1.25)) for _ in range(2))
+    return rgb[top:h - bottom, left:w - right]
 
 
 def _centered_text(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], text: str,
@@ -394,25 +545,51 @@ def _black_border(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def _text_band(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], ink: tuple[int, int, int],
+               rng: np.random.Generator) -> None:
+    """One or two lines of words centred in ``box`` (left, top, right, bottom), as large as fit."""
+    left, top, right, bottom = box
+    height, width = bottom - top, right - left
+    lines = 1 if height < 0.15 * width or rng.random() < 0.5 else 2
+    line_h = height * 0.8 / lines
+    for i in range(lines):
+        text = _words(rng, 1 if width < height else 2, 6)
+        font = _font(int(line_h * 0.75))
+        while draw.textlength(text, font=font) > 0.92 * width and font.size > 8:  # type: ignore[union-attr]
+            font = _font(int(font.size * 0.85))  # type: ignore[union-attr]
+        y0 = top + height * 0.1 + i * line_h
+        _centered_text(draw, (left, y0, right, y0 + line_h), text, font, ink)
+
+
 def _caption_bar(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = rgb.shape[:2]
-    bar_h = round(h * rng.uniform(0.10, 0.25))
     white = rng.random() < 0.7
     paper, ink = ((255, 255, 255), (0, 0, 0)) if white else ((0, 0, 0), (255, 255, 255))
-    lines = 1 if bar_h < 0.15 * h or rng.random() < 0.5 else 2
-    canvas = Image.new("RGB", (w, h + bar_h), paper)
-    above = rng.random() < 0.6
-    canvas.paste(Image.fromarray(rgb), (0, bar_h if above else 0))
-    bar_top = 0 if above else h
+    style = str(rng.choice(["top", "bottom", "both", "side"], p=[0.35, 0.25, 0.25, 0.15]))
+    if rng.random() < 0.3:  # the photo framed in its own thin border before the caption is added
+        pad = max(2, round(min(h, w) * rng.uniform(0.01, 0.03)))
+        frame = tuple(int(v) for v in (rng.integers(0, 256, 3) if rng.random() < 0.5 else ink))
+        framed = np.empty((h + 2 * pad, w + 2 * pad, 3), np.uint8)
+        framed[:] = frame
+        framed[pad:pad + h, pad:pad + w] = rgb
+        rgb, (h, w) = framed, framed.shape[:2]
+    if style == "side":
+        bar = round(w * rng.uniform(0.20, 0.40))
+        canvas = Image.new("RGB", (w + bar, h), paper)
+        on_left = rng.random() < 0.5
+        canvas.paste(Image.fromarray(rgb), (bar if on_left else 0, 0))
+        x0 = 0 if on_left else w
+        _text_band(ImageDraw.Draw(canvas), (x0, round(h * 0.3), x0 + bar, round(h * 0.7)), ink, rng)
+        return np.asarray(canvas)
+    top_bar = round(h * rng.uniform(0.10, 0.25)) if style in ("top", "both") else 0
+    bottom_bar = round(h * rng.uniform(0.10, 0.25)) if style in ("bottom", "both") else 0
+    canvas = Image.new("RGB", (w, h + top_bar + bottom_bar), paper)
+    canvas.paste(Image.fromarray(rgb), (0, top_bar))
     draw = ImageDraw.Draw(canvas)
-    line_h = bar_h * 0.8 / lines
-    for i in range(lines):
-        text = _words(rng, 2, 6)
-        font = _font(int(line_h * 0.75))
-        while draw.textlength(text, font=font) > 0.92 * w and font.size > 8:  # type: ignore[union-attr]
-            font = _font(int(font.size * 0.85))  # type: ignore[union-attr]
-        y0 = bar_top + bar_h * 0.1 + i * line_h
-        _centered_text(draw, (0, y0, w, y0 + line_h), text, font, ink)
+    if top_bar:
+        _text_band(draw, (0, 0, w, top_bar), ink, rng)
+    if bottom_bar:
+        _text_band(draw, (0, top_bar + h, w, top_bar + h + bottom_bar), ink, rng)
     return np.asarray(canvas)
 
 
@@ -484,15 +661,17 @@ def make_edits(rgb: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarra
 
     * ``mirror``: left-right flip.
     * ``rotate90``: a quarter turn, clockwise or anticlockwise (chosen at random).
-    * ``crop5`` / ``crop12``: 5% / 12% of the width and of the height removed (rounded to whole
-      pixels); each dimension's cut is split between its two sides at a uniformly random point, so
-      one side may lose all of it and the other nothing. No resize afterwards.
+    * ``crop5`` / ``crop12``: about 5% / 12% of the width or height cut from every side (each side
+      0.75-1.25 times that, drawn per side; so about 10% / 24% of each dimension in all). No resize
+      afterwards.
     * ``black_border``: pure black padding - a letterbox (bars above and below, to a 16:9, 2:1 or
       1:1 frame, at least 8-25% taller), a pillarbox (bars left and right, to 1:1, 9:16 or 4:3, at
       least 8-25% wider), or 3-12% of the short side all round.
-    * ``caption_bar``: a meme-style bar 10-25% of the photo's height, white with black text (70%)
-      or black with white text, above (60%) or below the photo, one or two lines of words; the
-      photo keeps its size, so the copy is taller.
+    * ``caption_bar``: meme-style caption bars, white with black text (70%) or black with white
+      text: one 10-25% of the photo's height above it (35%) or below it (25%), one above and one
+      below (25%), or one 20-40% of its width beside it (15%); one or two lines of words each. In
+      30% of copies the photo first gets its own thin frame (1-3% of its short side, the ink's
+      colour or a random one). The photo keeps its size, so the copy is larger.
     * ``screenshot``: a phone app (540-620 px wide, 16:9 to 20:9 tall, photo at full width or with
       small margins) or desktop window (1280x720 to 1440x900, photo at 45-80% of the width) with
       light or dark background, status/tab bar with the time and icons, app/address bar with a

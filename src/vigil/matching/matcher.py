@@ -22,7 +22,7 @@ from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
 from ..lists.compiled import CompiledList, load_compiled
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.variants import windows_agree
+from ..signals.variants import WINDOW_MIN_QUALITY, windows_agree
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import VpdqFeature, parse_line
 from ..store import Store
@@ -195,7 +195,10 @@ class Matcher:
         if comp.pdq is None:
             return
         gate = info.settings.pdq_quality
-        asked = [(i, v) for i, q in enumerate(queries) for v in q.pdq if v.quality >= gate]
+        # Windows have their own quality floor (variants.WINDOW_MIN_QUALITY: they are made only above
+        # it, and a match through them needs two that agree); the list's gate is for whole photos.
+        asked = [(i, v) for i, q in enumerate(queries) for v in q.pdq
+                 if v.quality >= (WINDOW_MIN_QUALITY if v.view.window is not None else gate)]
         if not asked:
             return
         bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
@@ -204,12 +207,12 @@ class Matcher:
         # crop and scale that relate the copy to the listed photo (variants.windows_agree).
         windows: dict[tuple[int, int], list[tuple[View, Window, int, str]]] = {}
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
-            listed_quality = int(comp.pdq_quality[row])
-            if 0 <= listed_quality < gate:
-                continue
             i, asked_pdq = asked[q]
             tag_no = int(comp.pdq_tag[row])
             listed_window = comp.windows[tag_no]
+            listed_quality = int(comp.pdq_quality[row])
+            if 0 <= listed_quality < (WINDOW_MIN_QUALITY if listed_window is not None else gate):
+                continue
             pk = int(comp.pdq_pk[row])
             if (listed_window is None) != (asked_pdq.view.window is None):
                 continue
