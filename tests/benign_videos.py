@@ -40,7 +40,11 @@ def _gradient(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     x = np.linspace(0, 1, w)[None, :, None]
     angle = rng.uniform(0, 1)
     t = angle * x + (1 - angle) * y
-    return np.asarray(a * (1 - t) + b * t + (c - a) * 0.3 * np.sin(3 * x + 2 * y), np.float32)
+    out = a * (1 - t) + b * t
+    for _ in range(3):  # smooth waves of a few cycles across the frame: structure PDQ sees, no noise
+        fx, fy = rng.uniform(-6, 6, 2) * np.pi
+        out = out + rng.uniform(15, 35, 3) * np.sin(fx * x + fy * y + rng.uniform(0, 2 * np.pi))
+    return np.asarray(out + (c - a) * 0.2, np.float32)
 
 
 def _shapes(rng: np.random.Generator, n: int, size: tuple[int, int], textured: bool) -> list[dict[str, object]]:
@@ -85,7 +89,8 @@ def _draw(base: np.ndarray, shapes: list[dict[str, object]], t: float, size: tup
     return np.asarray(image)
 
 
-def scene(kind: str, seed: int, seconds: float = 8.0, fps: int = 10, size: tuple[int, int] = (320, 180)) -> list[np.ndarray]:
+def scene(kind: str, seed: int, seconds: float = 8.0, fps: int = 10,
+          size: tuple[int, int] = (320, 180)) -> list[np.ndarray]:
     """The frames of one benign scene (see the module docstring)."""
     rng = np.random.default_rng([seed, KINDS.index(kind)])
     w, h = size
@@ -103,10 +108,11 @@ def scene(kind: str, seed: int, seconds: float = 8.0, fps: int = 10, size: tuple
             x, y = start + (end - start) * t
             zoom = view * (1 + 0.15 * np.sin(np.pi * t))
             zoom = min(zoom, pw - x, (ph - y) * w / h)
-            frames.append(np.asarray(src.resize(size, Image.Resampling.BILINEAR, box=(x, y, x + zoom, y + zoom * h / w))))
+            box = (x, y, x + zoom, y + zoom * h / w)
+            frames.append(np.asarray(src.resize(size, Image.Resampling.BILINEAR, box=box)))
         return frames
     textured = kind in ("shapes", "dark")
-    shapes = _shapes(rng, int(rng.integers(4, 8)), size, textured)
+    shapes = _shapes(rng, int(rng.integers(6, 11)), size, textured)
     base = _gradient(rng, h, w)
     if kind == "dark":
         base *= 0.5
@@ -114,10 +120,10 @@ def scene(kind: str, seed: int, seconds: float = 8.0, fps: int = 10, size: tuple
     cut = int(rng.uniform(3, 5) * fps)
     for i in range(total):
         if i and i % cut == 0:
-            shapes = _shapes(rng, int(rng.integers(4, 8)), size, textured)
+            shapes = _shapes(rng, int(rng.integers(6, 11)), size, textured)
             base = _gradient(rng, h, w) * (0.5 if kind == "dark" else 1.0)
         t = (i % cut) / fps
-        frame = _draw(base, shapes, t, size, blur=2.5 if kind == "smooth" else 0.0)
+        frame = _draw(base, shapes, t, size, blur=1.5 if kind == "smooth" else 0.0)
         if kind == "dark":
             frame = _darken_top(frame, rng, i)
         frames.append(frame)
