@@ -164,8 +164,10 @@ class Matcher:
 
     @property
     def wants_windows(self) -> bool:
-        """Whether some list holds derived windows (media-backed): queries then bring theirs."""
-        return any(window is not None for comp in self.compiled for window in comp.windows)
+        """Whether some list holds derived windows (media-backed, of photos or of video frames):
+        queries then bring theirs."""
+        return any(window is not None for comp in self.compiled for window in comp.windows) or any(
+            frame_window is not None for comp in self.compiled for frame_window in comp.frame_windows)
 
     def match(self, query: Query) -> QueryResult:
         return self.match_many([query])[0]

@@ -30,6 +30,8 @@ __all__ = ["DECIDE_FRAMES", "bars_box", "reduce_luma"]
 DECIDE_FRAMES = 120  # the box is decided from the first this many hashed frames (2 minutes at 1 a second)
 _FLAT = 4.0  # levels a bar's pixel may differ from its line's level (block means: encoding noise is smoothed)
 _OUTLIERS = 0.02  # share of a flat line's pixels that may differ more (a stray pixel, ringing)
+_EDGE_LINES = 2  # lines beside a bar's inner edge that may be bar at a looser tolerance ...
+_EDGE_OUTLIERS = 0.1  # ... with this share of their pixels further off
 _STEADY = 3.0  # levels a bar line's level may change between frames
 _HOLDS = 0.9  # share of the frames in which a bar line must be flat and at its level
 _SAME_BAR = 6.0  # levels the lines of one bar may differ from its outermost line
@@ -53,13 +55,14 @@ def reduce_luma(luma: np.ndarray, scale: int) -> np.ndarray:
     return np.asarray(np.clip(sums / (rows[:, None] * cols[None, :]) + 0.5, 0, 255), np.uint8)
 
 
-def _bar_lines(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bar_lines(stack: np.ndarray, tolerance: float = _FLAT, outliers: float = _OUTLIERS,
+               ) -> tuple[np.ndarray, np.ndarray]:
     """For frames x lines x pixels: whether each line is bar-like (flat and steady in nearly every
     frame), and its level (the median over frames of its per-frame median)."""
     frames = stack.astype(np.int16)
     level = np.median(frames, axis=2)  # frames x lines
-    off = np.abs(frames - level[..., None]) > _FLAT
-    flat = off.mean(axis=2) <= _OUTLIERS
+    off = np.abs(frames - level[..., None]) > tolerance
+    flat = off.mean(axis=2) <= outliers
     typical = np.median(level, axis=0)
     steady = np.abs(level - typical[None, :]) <= _STEADY
     holds = (flat & steady).mean(axis=0) >= _HOLDS
@@ -67,12 +70,20 @@ def _bar_lines(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _peel(stack: np.ndarray) -> int:
-    """How many leading lines (axis 1 of frames x lines x pixels) are one bar."""
+    """How many leading lines (axis 1 of frames x lines x pixels) are one bar: flat lines of the
+    outermost one's level, then up to :data:`_EDGE_LINES` more at twice the tolerance (the codec
+    rings beside the picture's edge, and a reduced line may be part bar, part picture)."""
     holds, level = _bar_lines(stack)
     if not len(holds) or not holds[0]:
         return 0
     same = holds & (np.abs(level - level[0]) <= _SAME_BAR)
-    return int(np.argmin(same)) if not same.all() else len(same)
+    n = int(np.argmin(same)) if not same.all() else len(same)
+    edge = stack[:, n:n + _EDGE_LINES]
+    if edge.shape[1]:
+        loose, edge_level = _bar_lines(edge, 2 * _FLAT, _EDGE_OUTLIERS)
+        near = loose & (np.abs(edge_level - level[0]) <= _SAME_BAR)
+        n += int(np.argmin(near)) if not near.all() else len(near)
+    return n
 
 
 def _different_frames(pictures: np.ndarray) -> int:
