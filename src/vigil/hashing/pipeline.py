@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ..signals import pdq, vpdq
     from ..signals.variants import DerivedHash, Variant
+    from ..signals.vpdq import FrameDerived, FrameWindow, VideoView
 
 __all__ = ["HashOptions", "FileResult", "hash_blob", "hash_bytes", "hash_file", "hash_files", "hash_stream",
            "video_source"]
@@ -41,9 +42,10 @@ class HashOptions:
     seconds_per_hash: float = 1.0
     limits: Limits = DEFAULT_LIMITS
     dihedral: bool = False
-    variants: bool = False  # query expansion: mirrored, rotated and border-trimmed hashes of each photo
-    derived: bool = False  # media-backed lists: the extra hashes that find edited copies
-    windows: bool = False  # queries against media-backed lists: the photo's anchored windows
+    variants: bool = False  # query expansion: mirrored, rotated and border-trimmed hashes of each photo;
+    # a video's mirrored and bar-trimmed views
+    derived: bool = False  # media-backed lists: the extra hashes that find edited copies (photos' and frames' windows)
+    windows: bool = False  # queries against media-backed lists: the photo's (or each video frame's) anchored windows
     video_threads: int | None = None  # threads hashing one video's frames (None: one per core)
     keep_pixels: bool = False  # keep a photo's decoded pixels in the result (to draw a thumbnail of a hit)
 
@@ -60,6 +62,9 @@ class FileResult:
     pdq_derived: list[DerivedHash] | None = None  # a listed photo's windows
     pdq_windows: list[Variant] | None = None  # a query photo's windows
     vpdq: list[vpdq.VpdqFeature] | None = None
+    vpdq_views: list[VideoView] | None = None  # with ``variants``: the video mirrored, trimmed to its picture
+    vpdq_windows: list[FrameWindow] | None = None  # with ``windows``: a video's frame windows
+    vpdq_derived: list[FrameDerived] | None = None  # with ``derived``: the frame windows a list stores
     error: str | None = None
     format: str | None = field(default=None, compare=False)
     # With HashOptions.keep_pixels: the pixels a photo was hashed from, and the EXIF orientation (1-8)
@@ -167,10 +172,16 @@ def _hash_media(result: FileResult, blob: Blob, options: HashOptions) -> None:
     elif result.kind is Kind.VIDEO:
         from ..signals import vpdq
 
-        features: list[vpdq.VpdqFeature] = []
-        result.vpdq = features  # filled as frames are hashed: a damaged video keeps what came before the damage
-        vpdq.hash_video(video_source(blob), seconds_per_hash=options.seconds_per_hash, mode=options.mode,
-                        limits=options.limits, threads=options.video_threads, on_feature=features.append)
+        video = vpdq.VideoHashes()
+        result.vpdq = video.features  # filled as frames are hashed: a damaged video keeps what came before the damage
+        try:
+            vpdq.hash_video_views(video_source(blob), seconds_per_hash=options.seconds_per_hash, mode=options.mode,
+                                  limits=options.limits, threads=options.video_threads, views=options.variants,
+                                  windows=options.windows, derived=options.derived, into=video)
+        finally:
+            result.vpdq_views = video.views if options.variants else None
+            result.vpdq_windows = video.windows if options.windows else None
+            result.vpdq_derived = video.derived if options.derived else None
     else:
         raise NotMedia(f"not a photo or video (content looks like {result.format})")
 

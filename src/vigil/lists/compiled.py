@@ -27,7 +27,7 @@ from ..index.exact import ExactIndex
 from ..index.pdq import PdqIndex
 from ..index.vpdq import VideoFrames
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.views import Window
+from ..signals.views import Window, parse_frame_window
 from ..signals.vpdq_type import parse_line
 from ..store import Store
 from ..store.schema import entries
@@ -56,6 +56,11 @@ class CompiledList:
     def windows(self) -> list[Window | None]:
         """Tag number -> the window a derived label names (read once: the label is how a list stores it)."""
         return [Window.parse(tag) for tag in self.tags]
+
+    @functools.cached_property
+    def frame_windows(self) -> list[tuple[int, Window] | None]:
+        """Tag number -> the (frame, window) a listed video's frame-window label names, else None."""
+        return [parse_frame_window(tag) for tag in self.tags]
 
     @property
     def nbytes(self) -> int:

@@ -4,7 +4,8 @@ A listed photo gets its exact PDQ (what the field's lists carry) and, because Vi
 holds the medium here rather than a hash someone sent, the derived hashes that find
 edited copies plain PDQ misses (see ``vigil.signals.variants`` for what they are and
 BENCHMARKS.md for what they buy). A video gets vPDQ at one frame a second, as the
-reference tools make it. Every file gets md5, sha1 and sha256.
+reference tools make it, and the anchored windows of each of those frames, so that cropped
+copies are found (bench/results/video_recall.md). Every file gets md5, sha1 and sha256.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def record_for(result: FileResult, *, category: str | None = None, scheme: str |
         signals.append(Signal.of(PDQ.name, d.hash, d.quality, derived=d.derived))
     if result.vpdq:
         signals.append(Signal.of(VPDQ.name, "\n".join(f.to_line() for f in result.vpdq)))
+    for w in result.vpdq_derived or ():  # windows of the video's frames: cropped copies find them
+        signals.append(Signal.of(PDQ.name, w.hash, w.quality, derived=w.derived))
     metadata: dict[str, object] = {"file_name": os.path.basename(display_path(result.path)),
                                    "kind": result.kind.value, "size": result.size}
     return Record(entry_id_for(result.path), signals, category, scheme if category is not None else None, metadata)

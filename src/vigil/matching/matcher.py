@@ -24,14 +24,18 @@ from ..lists.compiled import CompiledList, load_compiled
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
 from ..signals.variants import WINDOW_MIN_QUALITY, windows_agree
 from ..signals.views import ORIGINAL, View, Window
-from ..signals.vpdq import VpdqFeature, parse_line
+from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature, parse_line
 from ..store import Store
 from ..store.schema import entries
 
 __all__ = [
     "PdqQuery", "Query", "Match", "QueryResult", "Matcher", "parse_hash_line", "iter_hash_queries",
-    "query_from_result",
+    "query_from_result", "WINDOW_FRAMES_PERCENT",
 ]
+
+# A video matches a video listed from media through its frames' windows when this share of its frames
+# (those with windows) match frames of the listed video, each by two agreeing windows.
+WINDOW_FRAMES_PERCENT = 50.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Query:
     digests: dict[str, str] = field(default_factory=dict)
     pdq: list[PdqQuery] = field(default_factory=list)
     vpdq: list[VpdqFeature] | None = None
+    vpdq_views: list[VideoView] = field(default_factory=list)  # the video mirrored, trimmed to its picture
+    vpdq_windows: list[FrameWindow] = field(default_factory=list)  # its frames' windows (media-backed lists)
     error: str | None = None
 
 
@@ -158,8 +164,10 @@ class Matcher:
 
     @property
     def wants_windows(self) -> bool:
-        """Whether some list holds derived windows (media-backed): queries then bring theirs."""
-        return any(window is not None for comp in self.compiled for window in comp.windows)
+        """Whether some list holds derived windows (media-backed, of photos or of video frames):
+        queries then bring theirs."""
+        return any(window is not None for comp in self.compiled for window in comp.windows) or any(
+            frame_window is not None for comp in self.compiled for frame_window in comp.frame_windows)
 
     def match(self, query: Query) -> QueryResult:
         return self.match_many([query])[0]
@@ -170,6 +178,7 @@ class Matcher:
             self._exact(pos, comp, queries, hits)
             self._pdq(pos, info, comp, queries, hits)
             self._videos(pos, info, comp, queries, hits)
+            self._video_windows(pos, info, comp, queries, hits)
         return self._resolve(queries, hits)
 
     # --- per signal -------------------------------------------------------------------------
@@ -209,6 +218,8 @@ class Matcher:
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
             i, asked_pdq = asked[q]
             tag_no = int(comp.pdq_tag[row])
+            if comp.frame_windows[tag_no] is not None:
+                continue  # a window of a listed video's frame: only a video's frame windows match those
             listed_window = comp.windows[tag_no]
             listed_quality = int(comp.pdq_quality[row])
             if 0 <= listed_quality < (WINDOW_MIN_QUALITY if listed_window is not None else gate):
@@ -240,24 +251,98 @@ class Matcher:
         s = info.settings
         return score.query_percent >= s.vpdq_query_percent and score.list_percent >= s.vpdq_list_percent
 
+    @staticmethod
+    def _views(q: Query) -> Iterator[tuple[View, Sequence[VpdqFeature]]]:
+        """The video as is, then each of its views (mirrored, trimmed): each scored on its own."""
+        if q.vpdq:
+            yield ORIGINAL, q.vpdq
+        for v in q.vpdq_views:
+            yield v.view, v.features
+
     def _videos(self, pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
                 hits: list[list[_Hit]]) -> None:
         for i, q in enumerate(queries):
-            for score in self._video_scores(info, comp, q.vpdq or ()):
-                if self._video_matches(info, score):
-                    hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), VPDQ.name, score.best_distance,
-                                        ORIGINAL, None, score.query_percent, score.list_percent))
+            best: dict[int, tuple[VideoScore, View]] = {}  # listed video -> its best matching view
+            for view, features in self._views(q):
+                for score in self._video_scores(info, comp, features):
+                    if self._video_matches(info, score):
+                        known = best.get(score.video)
+                        if known is None or score.query_percent > known[0].query_percent:
+                            best[score.video] = (score, view)
+            for score, view in best.values():
+                hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), VPDQ.name, score.best_distance,
+                                    view, None, score.query_percent, score.list_percent))
 
-    def video_undecided(self, features: Sequence[VpdqFeature]) -> bool:
-        """Whether a video's frames come near a listed video (some frame within the threshold)
-        without matching any: then hashes taken at other moments (fast mode's key frames) may be
-        what stands between it and a match, and the frames a reference list holds decide."""
+    def _video_windows(self, pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
+                       hits: list[list[_Hit]]) -> None:
+        """A cropped copy of a video listed from media: a query frame matches a listed frame when two
+        of its windows match windows of that frame and agree on the crop (as photos' windows do, the
+        rule that keeps a photo's false positives at zero); the video matches when at least
+        ``WINDOW_FRAMES_PERCENT`` of its frames that have windows match so, and two of them at least
+        (bench/results/video_recall.md: a crop cuts away corners, and a frame of smooth or moving
+        content keeps too few agreeing windows, so the 80% frames must reach whole is out of reach)."""
+        if comp.pdq is None or all(fw is None for fw in comp.frame_windows):
+            return
+        s = info.settings
+        asked = [(i, w) for i, q in enumerate(queries) for w in q.vpdq_windows if w.quality >= s.pdq_quality]
+        if not asked:
+            return
+        bits = np.frombuffer(bytes.fromhex("".join(w.hash for _, w in asked)), dtype=np.uint8).reshape(-1, 32)
+        found = comp.pdq.search(bits, s.pdq_threshold)
+        pairs: dict[tuple[int, int], dict[tuple[int, int], list[tuple[View, Window, int, str]]]] = {}
+        for k, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
+            tag_no = int(comp.pdq_tag[row])
+            listed = comp.frame_windows[tag_no]
+            if listed is None or 0 <= int(comp.pdq_quality[row]) < s.pdq_quality:
+                continue
+            i, window = asked[k]
+            per = pairs.setdefault((i, int(comp.pdq_pk[row])), {})
+            per.setdefault((window.frame, listed[0]), []).append((window.view, listed[1], int(dist), comp.tags[tag_no]))
+        frames_asked: dict[int, set[int]] = {}
+        for i, window in asked:
+            frames_asked.setdefault(i, set()).add(window.frame)
+        for (i, pk), per in pairs.items():
+            query_frames: set[int] = set()
+            listed_frames: set[int] = set()
+            best: tuple[View, Window, int, str] | None = None
+            for (query_frame, listed_frame), matched in per.items():
+                if len(matched) >= 2 and windows_agree((view, window) for view, window, _, _ in matched):
+                    query_frames.add(query_frame)
+                    listed_frames.add(listed_frame)
+                    closest = min(matched, key=lambda m: m[2])
+                    best = closest if best is None or closest[2] < best[2] else best
+            if best is None:
+                continue
+            query_percent = 100.0 * len(query_frames) / len(frames_asked[i])
+            list_percent = 100.0 * len(listed_frames) / max(self._listed_frames(comp, pk), len(listed_frames))
+            enough = len(query_frames) >= min(2, len(frames_asked[i]))
+            if enough and query_percent >= WINDOW_FRAMES_PERCENT and list_percent >= s.vpdq_list_percent:
+                hits[i].append(_Hit(pos, pk, VPDQ.name, best[2], best[0], best[3], query_percent, list_percent))
+
+    @staticmethod
+    def _listed_frames(comp: CompiledList, pk: int) -> int:
+        """How many frames the listed video (entry ``pk``) has hashed: its vPDQ's length."""
+        if comp.videos is None:
+            return 0
+        where = np.flatnonzero(np.asarray(comp.video_pk) == pk)
+        if not len(where):
+            return 0
+        v = int(where[0])
+        return int(comp.videos.offsets[v + 1] - comp.videos.offsets[v])
+
+    def video_undecided(self, features: Sequence[VpdqFeature], views: Sequence[VideoView] = ()) -> bool:
+        """Whether a video's frames (as is, or in one of its ``views``) come near a listed video (some
+        frame within the threshold) without matching any: then hashes taken at other moments (fast
+        mode's key frames) may be what stands between it and a match, and the frames a reference
+        list holds decide."""
         near = False
+        query = Query("", vpdq=list(features), vpdq_views=list(views))
         for info, comp in zip(self.lists, self.compiled, strict=True):
-            for score in self._video_scores(info, comp, features):
-                if self._video_matches(info, score):
-                    return False
-                near = near or score.query_percent > 0
+            for _, asked in self._views(query):
+                for score in self._video_scores(info, comp, asked):
+                    if self._video_matches(info, score):
+                        return False
+                    near = near or score.query_percent > 0
         return near
 
     # --- resolving against the store -------------------------------------------------------
@@ -322,4 +407,6 @@ def query_from_result(result: FileResult) -> Query:
     query.pdq += [PdqQuery(*v) for v in result.pdq_windows or ()]
     if result.vpdq:  # a damaged video still matches on the frames hashed before the damage
         query.vpdq = result.vpdq
+    query.vpdq_views = list(result.vpdq_views or ())
+    query.vpdq_windows = list(result.vpdq_windows or ())
     return query

@@ -22,7 +22,7 @@ from ..errors import InputUnusable
 from ..matching import Matcher, PdqQuery, Query
 from ..signals import SHA256
 from ..signals.variants import Variant
-from ..signals.vpdq import VpdqFeature
+from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature
 from ..store import Store
 
 __all__ = ["ListCheck"]
@@ -72,13 +72,15 @@ class ListCheck:
             self._opened = None
             self._matcher = None
 
-    def check(self, digests: dict[str, str], pdq: Sequence[Variant],
-              vpdq: Sequence[VpdqFeature] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(block-list matches, allow-list matches) of one content, in the report's form."""
+    def check(self, digests: dict[str, str], pdq: Sequence[Variant], vpdq: Sequence[VpdqFeature] | None,
+              views: Sequence[VideoView] = (), windows: Sequence[FrameWindow] = (),
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(block-list matches, allow-list matches) of one content, in the report's form; a video's
+        ``views`` (mirrored, trimmed) and frame ``windows`` are matched as well."""
         query = Query(digests.get(SHA256.name, ""), dict(digests), [PdqQuery(*v) for v in pdq],
-                      list(vpdq) if vpdq else None)
+                      list(vpdq) if vpdq else None, list(views), list(windows))
         result = self.ready().match(query)
         return [m.to_json() for m in result.matches], [m.to_json() for m in result.allowed]
 
-    def video_undecided(self, features: Sequence[VpdqFeature]) -> bool:
-        return self.ready().video_undecided(features)
+    def video_undecided(self, features: Sequence[VpdqFeature], views: Sequence[VideoView] = ()) -> bool:
+        return self.ready().video_undecided(features, views)

@@ -262,32 +262,38 @@ def _hash_content(blob: Blob, options: ReadOptions) -> Content:
 
 
 def _check_video(blob: Blob, result: FileResult, content: Content, options: ReadOptions) -> None:
-    """Check a hashed video. In fast mode, a video whose key frames come near a listed video without
-    matching it is hashed again the reference way: its key frames may simply fall between the frames
-    the list holds (a re-encoded copy), and the reference frames then decide. The frames hashed
-    before damage stopped the decoder are checked too."""
+    """Check a hashed video, as is and in its views (mirrored, trimmed to the picture inside bars)
+    and by its frames' windows (against lists made from media). In fast mode, a video whose key
+    frames come near a listed video without matching it is hashed again the reference way: its key
+    frames may simply fall between the frames the list holds (a re-encoded copy), and the reference
+    frames then decide. The frames hashed before damage stopped the decoder are checked too."""
     features = result.vpdq or []
+    views, windows = result.vpdq_views or [], result.vpdq_windows or []
     content.error = result.error
-    _check(content, blob, [], features, options, video=True)
+    _check(content, blob, [], features, options, video=(views, windows))
     check, h = options.check, options.hashing
     if (result.error is None and h.mode is Mode.FAST and check is not None and not content.matches
-            and not content.allowed and check.video_undecided(features)):
+            and not content.allowed and check.video_undecided(features, views)):
         exact = hash_blob(blob, dataclasses.replace(h, mode=Mode.EXACT))
         if exact.error is None:
             features = exact.vpdq or []
+            views, windows = exact.vpdq_views or [], exact.vpdq_windows or []
             content.signals["vpdq_mode"] = "exact"
         else:
             content.error = exact.error
-        _check(content, blob, [], features, options, video=True)
+        _check(content, blob, [], features, options, video=(views, windows))
     content.signals[vpdq.NAME] = [f.to_json() for f in features]
 
 
 def _check(content: Content, blob: Blob, queries: list[Variant],
-           features: list[vpdq.VpdqFeature] | None, options: ReadOptions, video: bool = False,
+           features: list[vpdq.VpdqFeature] | None, options: ReadOptions,
+           video: tuple[list[vpdq.VideoView], list[vpdq.FrameWindow]] | None = None,
            pixels: tuple[Any, int] | None = None) -> None:
     if options.check is None:
         return
-    content.matches, content.allowed = options.check.check(blob.digests.as_dict(), queries, features)
+    views, windows = video if video is not None else ([], [])
+    content.matches, content.allowed = options.check.check(blob.digests.as_dict(), queries, features, views,
+                                                           windows)
     if content.matches and options.pictures and content.kind in (Kind.IMAGE.value, Kind.VIDEO.value):
         try:
             if content.kind == Kind.IMAGE.value and pixels is not None and pixels[0] is not None:
@@ -295,7 +301,7 @@ def _check(content: Content, blob: Blob, queries: list[Variant],
             elif content.kind == Kind.IMAGE.value:
                 content.picture, content.picture_frames = photo_thumbnail(
                     blob.data if blob.data is not None else str(blob.path), options.hashing.limits), 1
-            elif video:
+            elif video is not None:
                 content.picture, content.picture_frames = video_strip(video_source(blob), options.hashing.limits)
             content.picture_error = None
         except (MediaError, OSError) as exc:

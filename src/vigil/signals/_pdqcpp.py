@@ -23,6 +23,7 @@ __all__ = [
     "bits_to_hex",
     "dihedral_from_buffer64",
     "hash_from_buffer64",
+    "orientations_from_buffer64",
     "reference_hex",
     "words_to_hex",
 ]
@@ -120,6 +121,22 @@ def dihedral_from_buffer64(b64: np.ndarray) -> tuple[dict[str, str], int]:
     for name in DIHEDRAL_NAMES[1:]:
         _C[name](b16.ctypes.data, aux.ctypes.data)
         out[name] = _bits_hex(aux)
+    return out, quality
+
+
+def orientations_from_buffer64(b64: np.ndarray, names: tuple[str, ...]) -> tuple[dict[str, str], int]:
+    """Some of the dihedral hashes (``names``, of ``DIHEDRAL_NAMES``) and quality, from one DCT:
+    a video's frames want only "original" and "flipy" (mirrored left to right)."""
+    assert _C is not None, "callers check AVAILABLE"
+    b16, quality = _dct(b64)
+    out = {}
+    aux = np.empty((16, 16), np.float32)
+    for name in names:
+        if name == "original":
+            out[name] = _bits_hex(b16)
+        else:
+            _C[name](b16.ctypes.data, aux.ctypes.data)
+            out[name] = _bits_hex(aux)
     return out, quality
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["ORIGINAL", "Box", "View", "Window"]
+__all__ = ["ORIGINAL", "Box", "View", "Window", "frame_window_label", "parse_frame_window"]
 
 
 class Box(NamedTuple):
@@ -110,3 +110,20 @@ class View:
 
 
 ORIGINAL = View()
+
+_FRAME_WINDOW = re.compile(r"frame (\d+) (window .*)")
+
+
+def frame_window_label(frame: int, window: Window) -> str:
+    """How a list made from media stores a window of one of a video's frames: "frame 30 window
+    l12.5 t3.1 r40.0 b22.7" (the frame numbered as vPDQ numbers it)."""
+    return f"frame {frame} {window.label}"
+
+
+def parse_frame_window(label: str) -> tuple[int, Window] | None:
+    """The frame and window a stored label names (:func:`frame_window_label`); None for another label."""
+    m = _FRAME_WINDOW.fullmatch(label)
+    if m is None:
+        return None
+    window = Window.parse(m.group(2))
+    return None if window is None else (int(m.group(1)), window)
