@@ -185,6 +185,7 @@ _MIN_SIDE = 0.1  # a content box under this share of the image's width or height
 _MIN_AREA = 0.05  # ... nor one under this share of its area
 _MIN_TRIM = 0.02  # a trim of less than this share of the area changes PDQ too little to be a variant
 _SAME_BOX = 0.01  # boxes whose sides all agree within this share of the image are one box
+_MAX_BOXES = 6  # the three peelers' boxes first, then theirs trimmed on the sides of one edge colour
 
 
 def _reduce(rgb: np.ndarray) -> tuple[np.ndarray, int]:
@@ -426,20 +427,51 @@ def content_boxes(rgb: np.ndarray) -> list[Box]:
     if not _any_flat_edge(small):
         return []  # every peeler starts from a flat outermost line: none has one to start from
     boxes: list[Box] = []
+    tolerance = _SAME_BOX * max(h, w)
+
+    def offer(box: Box) -> None:
+        bh, bw = box.bottom - box.top, box.right - box.left
+        if bh < _MIN_SIDE * h or bw < _MIN_SIDE * w or bh * bw < _MIN_AREA * h * w:
+            return
+        if bh * bw > (1 - _MIN_TRIM) * h * w:
+            return
+        if all(max(abs(a - b) for a, b in zip(box, other, strict=True)) > tolerance for other in boxes):
+            boxes.append(box)
+
     for peel in (_peel_border, _peel_one_colour, _peel_canvas):
         top, bottom, left, right = _box_by(small, peel)
         if (top, bottom, left, right) == (0, sh, 0, sw) or bottom - top < 2 or right - left < 2:
             continue
-        box = _refine(rgb, Box(top * k, min(h, bottom * k), left * k, min(w, right * k)), k)
-        bh, bw = box.bottom - box.top, box.right - box.left
-        if bh < _MIN_SIDE * h or bw < _MIN_SIDE * w or bh * bw < _MIN_AREA * h * w:
-            continue
-        if bh * bw > (1 - _MIN_TRIM) * h * w:
-            continue
-        tolerance = _SAME_BOX * max(h, w)
-        if all(max(abs(a - b) for a, b in zip(box, other, strict=True)) > tolerance for other in boxes):
-            boxes.append(box)
-    return boxes
+        offer(_refine(rgb, Box(top * k, min(h, bottom * k), left * k, min(w, right * k)), k))
+    for box in list(boxes):
+        for kept in _one_colour_only(small, box, k):
+            offer(kept)
+    return boxes[:_MAX_BOXES]
+
+
+def _one_colour_only(small: np.ndarray, box: Box, k: int) -> list[Box]:
+    """``box`` trimmed only on the sides whose edges are one colour, for each such colour, when its
+    trimmed sides' edges are of more than one: a caption bar beside a photo whose own top and bottom
+    are flat sky and grass is peeled on three sides, but white, blue and green are not one border."""
+    h, w = small.shape[:2]
+    edges = {"top": small[0], "bottom": small[-1], "left": small[:, 0], "right": small[:, -1]}
+    full = {"top": 0, "bottom": h * k, "left": 0, "right": w * k}
+    trimmed = [side for side in edges if getattr(box, side) != full[side]]
+    colours = {side: _outside(np.ascontiguousarray(edges[side])) for side in trimmed}
+    groups: list[list[str]] = []
+    for side in trimmed:
+        colour = colours[side]
+        for group in groups:
+            other = colours[group[0]]
+            if colour is not None and other is not None and bool(_near(colour, other)):
+                group.append(side)
+                break
+        else:
+            groups.append([side])
+    if len(groups) < 2:
+        return []
+    return [Box(*(getattr(box, side) if side in group else full[side] for side in ("top", "bottom", "left", "right")))
+            for group in groups]
 
 
 # ---------------------------------------------------------------- media-backed lists: anchored windows
@@ -609,6 +641,7 @@ def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[V
 
     Windows of the whole photo ("window l.. t.. r.. b..", corners found at three scales, as if the
     photo were a crop of 0, 6 or 12% a side of a listed one), then of the photo trimmed to each box
+    (at one scale)
     :func:`content_boxes` finds ("trimmed WxH+X+Y window ..."), so a crop that was then
     screenshotted or captioned is found too. ``boxes`` saves running :func:`content_boxes` again
     when the caller already has them.
@@ -618,8 +651,8 @@ def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[V
                 for window, hexhash, quality in _windows(rgb, False, _QUERY_SIDES)]
     for box in content_boxes(rgb) if boxes is None else boxes:
         region = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right])
-        variants += [Variant(View(trimmed=box, window=window), hexhash, quality)
-                     for window, hexhash, quality in _windows(region, False, _QUERY_SIDES)]
+        variants += [Variant(View(trimmed=box, window=window), hexhash, quality)  # one scale: a crop, then trimmed
+                     for window, hexhash, quality in _windows(region, False, (_ANCHOR_SIDE,))]
     return variants
 
 
