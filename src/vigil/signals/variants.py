@@ -496,11 +496,18 @@ WINDOW_MIN_QUALITY = 20
 # Corners are found at a fixed reduction, so a copy shown at another scale (a crop enlarged to the same
 # size) has some others, and the rest a pixel or two off. The listed photo's corners are also found as
 # a copy cropped about 6% and 12% a side shows them (enlarged: 291 and 337 px for 256), and the query's
-# as they would be if it were such a crop (reduced: 225 and 195 px); windows are spanned by two corners
-# of one scale. Measured on 60 smooth photos cropped 12% a side: 65% found with one scale a side, 87%
-# with three listed, 95% with three on both sides.
-_LISTED_SIDES = (_ANCHOR_SIDE, 291, 337)
-_QUERY_SIDES = (_ANCHOR_SIDE, 225, 195)
+# as they would be if it were such a crop (reduced: 225 and 195 px); the same again at half the size
+# (128 px), where blurred shapes (soft abstract art, hazy hills, clouds) have corners that a finer scale
+# smooths away. Windows are spanned by two corners of one scale. Measured on 80 textured and 80 smooth
+# photos cropped 12% a side: one scale found 51-76% of textured and 65% of smooth ones; three
+# scales a side 89-100% and 88-90% (sky, landscape), 43-50% of abstract and gradient art; six 94-100%,
+# 92-95% and 57-88%, at twice the windows.
+_LISTED_SIDES = (_ANCHOR_SIDE, 291, 337, 128, 146, 168)
+_QUERY_SIDES = (_ANCHOR_SIDE, 225, 195, 128, 112, 98)
+# A video's frames (``frame=True``): a cropped video has every frame cropped alike and needs only some
+# of them to match, so a listed frame keeps windows of one scale and a checked frame looks at three.
+_FRAME_SIDES = (_ANCHOR_SIDE,)
+_QUERY_FRAME_SIDES = (_ANCHOR_SIDE, 225, 195)
 
 
 def _smooth(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
@@ -614,46 +621,59 @@ def _windows(rgb: np.ndarray, mirrored: bool,
     return out
 
 
-def media_signals(rgb: np.ndarray) -> list[DerivedHash]:
+def media_signals(rgb: np.ndarray, *, frame: bool = False) -> list[DerivedHash]:
     """Extra hashes to store for a photo in a list made from media: PDQ of windows anchored on its
     corners, as is and mirrored left to right.
 
     Each window is the rectangle two of the photo's 14 strongest corners span (at least 30% of the
-    width or height and 15% of both), corners found at three scales (as copies cropped 0, 6 and 12%
-    a side show them). Corners belong to the scene, not the frame, so a cropped, re-encoded or
-    resized copy has the same corners and windows, less those the crop cut away:
-    :func:`query_windows` finds them in the copy, and they match these by PDQ's distance rule. The
-    mirrored windows find mirrored crops without the query side looking up more hashes.
+    width or height and 15% of both), corners found at six scales (as copies cropped 0, 6 and 12%
+    a side show them, and the same at half the size). Corners belong to the scene, not the frame, so
+    a cropped, re-encoded or resized copy has the same corners and windows, less those the crop cut
+    away: :func:`query_windows` finds them in the copy, and they match these by PDQ's distance rule.
+    Mirrored crops are found by the query windows' mirror images, so a list keeps each window once.
 
-    Typically 100-200 windows with the mirrors (at most 546); windows under
+    A video's frame (``frame``) keeps the windows of one scale: a cropped video has many frames to
+    match by.
+
+    Typically 100-250 windows (at most 546); windows under
     :data:`WINDOW_MIN_QUALITY` are left out, and a flat photo has none. A match through windows
     needs two of them to agree (:func:`windows_agree`). Labels say where each window lies as the
-    percent cut from each side of the photo: "window l12.5 t3.1 r40.0 b22.7", "... mirrored". Windows are
-    hashed on the photo reduced to at most 1024 px a side.
+    percent cut from each side of the photo: "window l12.5 t3.1 r40.0 b22.7" (lists made before
+    query windows were mirrored also keep "... mirrored" ones). Windows are hashed on the photo
+    reduced to at most 1024 px a side.
     """
     return [DerivedHash(window, hexhash, quality)
-            for window, hexhash, quality in _windows(_check_rgb(rgb), True, _LISTED_SIDES)]
+            for window, hexhash, quality in _windows(_check_rgb(rgb), False,
+                                                     _FRAME_SIDES if frame else _LISTED_SIDES)]
 
 
-def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[Variant]:
+def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *, frame: bool = False) -> list[Variant]:
     """The anchored windows of a photo being checked, to look up among the windows of lists made
     from media (only there: a window is a part of a photo, not a photo).
 
-    Windows of the whole photo ("window l.. t.. r.. b..", corners found at three scales, as if the
-    photo were a crop of 0, 6 or 12% a side of a listed one), then of the photo trimmed to each box
-    (at one scale)
-    :func:`content_boxes` finds ("trimmed WxH+X+Y window ..."), so a crop that was then
-    screenshotted or captioned is found too. ``boxes`` saves running :func:`content_boxes` again
-    when the caller already has them.
+    Windows of the whole photo ("window l.. t.. r.. b..", corners found at six scales, as if the
+    photo were a crop of 0, 6 or 12% a side of a listed one, and at half those sizes), then of the
+    photo trimmed to each box :func:`content_boxes` finds ("trimmed WxH+X+Y window ...", at one
+    scale), so a crop that was then screenshotted or captioned is found too. Each window comes with
+    its mirror image's hash from the same DCT ("window ... flipy"): it finds a mirrored crop.
+    ``boxes`` saves running :func:`content_boxes` again when the caller already has them. A video
+    frame (``frame``) is looked at on fewer scales (see :func:`media_signals`).
     """
     rgb = _check_rgb(rgb)
-    variants = [Variant(View(window=window), hexhash, quality)
-                for window, hexhash, quality in _windows(rgb, False, _QUERY_SIDES)]
+    variants = [_query_window(None, window, hexhash, quality)
+                for window, hexhash, quality in _windows(rgb, True, _QUERY_FRAME_SIDES if frame else _QUERY_SIDES)]
     for box in content_boxes(rgb) if boxes is None else boxes:
         region = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right])
-        variants += [Variant(View(trimmed=box, window=window), hexhash, quality)  # one scale: a crop, then trimmed
-                     for window, hexhash, quality in _windows(region, False, (_ANCHOR_SIDE,))]
+        variants += [_query_window(box, window, hexhash, quality)  # one scale: a crop, then trimmed
+                     for window, hexhash, quality in _windows(region, True, (_ANCHOR_SIDE,))]
     return variants
+
+
+def _query_window(trimmed: Box | None, window: Window, hexhash: str, quality: int) -> Variant:
+    """A query window; one of the mirror image is named as the window mirrored left to right ("flipy")."""
+    if window.mirrored:
+        return Variant(View("flipy", trimmed, window.mirror()), hexhash, quality)
+    return Variant(View(trimmed=trimmed, window=window), hexhash, quality)
 
 
 _AGREE = 0.02  # windows agree when one's crop-and-scale puts the other within this share of the frame
@@ -674,9 +694,13 @@ def _place(query: View, listed: Window) -> _Placed | None:
     if query.window is None:
         return None
     x0, x1, y0, y1 = _extent(listed)
-    if listed.mirrored:  # the copy shows the listed photo mirrored: its window's x runs the other way
+    # A listed window kept mirrored (lists made before query windows were mirrored), or a query
+    # window's mirror image matching: the copy shows the listed photo mirrored, and the window's x
+    # runs the other way.
+    mirrored = listed.mirrored != (query.orientation == "flipy")
+    if mirrored:
         x0, x1 = 1 - x1, 1 - x0
-    return _Placed(query.trimmed, listed.mirrored, (x0, x1, y0, y1), _extent(query.window))
+    return _Placed(query.trimmed, mirrored, (x0, x1, y0, y1), _extent(query.window))
 
 
 def _agree(a: _Placed, b: _Placed) -> bool:

@@ -171,9 +171,11 @@ def _hash_frame(frame: VideoFrame, wants: _Wants = _Wants()) -> _Hashed:
         from .variants import media_signals, query_windows  # numba and Pillow: only when windows are wanted
 
         if wants.windows:
-            out.windows = [FrameWindow(frame.number, v.view, v.hash, v.quality) for v in query_windows(rgb, [])]
+            out.windows = [FrameWindow(frame.number, v.view, v.hash, v.quality)
+                           for v in query_windows(rgb, [], frame=True)]
         if wants.derived:
-            out.derived = [FrameDerived(frame.number, d.window, d.hash, d.quality) for d in media_signals(rgb)]
+            out.derived = [FrameDerived(frame.number, d.window, d.hash, d.quality)
+                           for d in media_signals(rgb, frame=True)]
     return out
 
 
