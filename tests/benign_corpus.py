@@ -67,6 +67,7 @@ __all__ = [
     "EDIT_NAMES",
     "MIN_DISTANCE",
     "Photo",
+    "SMOOTH_KINDS",
     "build_corpus",
     "edit_rng",
     "edited_corpus",
