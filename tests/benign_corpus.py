@@ -35,6 +35,10 @@ Public API
 ``synthetic_scene(rng) -> np.ndarray``
     One synthetic scene, for tests that need a photo without building a corpus.
 
+``same_style(photo, seed, draw) -> np.ndarray | None``
+    A scene of a synthetic or smooth photo's style (same generator, size, kind and palette; its own
+    layout): decoys that look like the listed photos.
+
 ``make_combined_edits(rgb, rng) -> dict[str, np.ndarray]``
     Copies edited twice (``COMBINED_EDIT_NAMES``: a mirrored meme, a turned and bordered copy, ...).
 
@@ -63,11 +67,13 @@ __all__ = [
     "EDIT_NAMES",
     "MIN_DISTANCE",
     "Photo",
+    "SMOOTH_KINDS",
     "build_corpus",
     "edit_rng",
     "edited_corpus",
     "make_combined_edits",
     "make_edits",
+    "same_style",
     "synthetic_scene",
 ]
 
@@ -216,13 +222,15 @@ def _words(rng: np.random.Generator, lo: int, hi: int) -> str:
     return " ".join(str(w) for w in rng.choice(_WORDS, int(rng.integers(lo, hi + 1))))
 
 
-def synthetic_scene(rng: np.random.Generator) -> np.ndarray:
-    """One synthetic scene (see ``build_corpus``), drawn from ``rng``."""
+def synthetic_scene(rng: np.random.Generator, layout: np.random.Generator | None = None) -> np.ndarray:
+    """One synthetic scene (see ``build_corpus``), drawn from ``rng``; with ``layout``, its size,
+    palette and kind come from ``rng`` and everything after them from ``layout`` (see ``same_style``)."""
     h, w = _size(rng)
     # Structure is drawn at half size and enlarged, as camera optics soften it; grain is added at full size.
     sh, sw = h // 2, w // 2
     colours = _palette(rng, int(rng.integers(3, 7)))
     kind = rng.choice(["leaves", "landscape", "texture", "poster"], p=[0.4, 0.25, 0.15, 0.2])
+    rng = rng if layout is None else layout
     # Smooth structure needs no fine resolution: drawn at a quarter size, enlarged.
     coarse = _pink_noise(rng, max(8, sh // 2), max(8, sw // 2), rng.uniform(2.0, 3.6))
     field = np.asarray(Image.fromarray(coarse.astype(np.float32), "F").resize((sw, sh), Image.Resampling.BILINEAR))
@@ -299,7 +307,8 @@ def _gradient(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return t / max(float(t.max()), 1e-6)
 
 
-def smooth_scene(rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
+def smooth_scene(rng: np.random.Generator, kind: str | None = None,
+                 layout: np.random.Generator | None = None) -> np.ndarray:
     """One low-texture scene, as wallpapers, sky and landscape photos and abstract art are: smooth
     gradients and soft shapes, few strong corners. ``kind`` is one of ``SMOOTH_KINDS`` (default: drawn).
 
@@ -310,13 +319,17 @@ def smooth_scene(rng: np.random.Generator, kind: str | None = None) -> np.ndarra
     * ``landscape``: a sky over layered hill silhouettes fading into haze, sometimes above water.
 
     Drawn at 640-1280 px, lightly blurred, with faint sensor grain (as a camera or a render saved
-    as JPEG gives); everything random comes from ``rng``.
+    as JPEG gives); everything random comes from ``rng``. With ``layout``, the size, kind and
+    palettes come from ``rng`` and everything after them (shapes, clouds, hills, grain) from
+    ``layout``: a scene of the same style (see ``same_style``).
     """
     h, w = _smooth_size(rng)
     kind = kind or str(rng.choice(SMOOTH_KINDS, p=[0.25, 0.25, 0.25, 0.25]))
     if kind not in SMOOTH_KINDS:
         raise ValueError(f"unknown smooth scene kind {kind!r}")
     colours = _palette(rng, int(rng.integers(2, 5)))
+    if kind in ("gradient", "abstract"):  # sky and landscape draw their own palettes first
+        rng = rng if layout is None else layout
     if kind == "gradient":
         t = _gradient(rng, h, w)
         t = np.clip(t + 0.15 * (_soft_field(rng, h, w, 2.5, 12) - 0.5), 0, 1)
@@ -337,6 +350,7 @@ def smooth_scene(rng: np.random.Generator, kind: str | None = None) -> np.ndarra
         rows = (np.arange(h, dtype=np.float32) / h)[:, None]
         sky = _palette(rng, 2)
         sky = sky[np.argsort(sky.sum(axis=1))]  # darker at the top, as the zenith is
+        rng = rng if layout is None else layout
         base = _ramp(np.broadcast_to(rows ** rng.uniform(0.6, 1.6), (h, w)), sky)
         cover = _soft_field(rng, h, w, rng.uniform(2.2, 3.2), int(rng.integers(10, 40)))
         level = rng.uniform(0.45, 0.75)
@@ -379,6 +393,7 @@ def smooth_scene(rng: np.random.Generator, kind: str | None = None) -> np.ndarra
         sky = _palette(rng, 2)
         base = _ramp(np.broadcast_to(rows / h, (h, w)), sky[np.argsort(sky.sum(axis=1))])
         haze = _palette(rng, 1)[0]
+        rng = rng if layout is None else layout
         layers = int(rng.integers(2, 5))
         horizon = rng.uniform(0.35, 0.6)
         for k in range(layers):
@@ -418,6 +433,22 @@ def _candidate(job: tuple[int, int, bool]) -> tuple[np.ndarray, dict[str, str], 
         rgb = synthetic_scene(np.random.default_rng([seed, 2, index]))
     hexes, quality = dihedral_rgb(rgb)
     return rgb, hexes, quality
+
+
+def same_style(photo: Photo, seed: int, draw: int) -> np.ndarray | None:
+    """Another scene of ``photo``'s style, for decoys that look like listed photos: drawn by the same
+    generator with the same size, kind and palette (the generator's first draws, from the same seed)
+    and a layout of its own (``draw`` numbers them). ``photo`` is a synthetic or smooth scene of a
+    corpus built with ``seed``; None for a real-photo tile (other tiles of its photo are its kin)."""
+    source, *rest = photo.name.split("/")
+    index = int(rest[-1]) if source in ("synthetic", "smooth") else -1
+    if source == "smooth":
+        return smooth_scene(np.random.default_rng([seed, 5, index]), rest[0],
+                            layout=np.random.default_rng([seed, 9, index, draw]))
+    if source == "synthetic":
+        return synthetic_scene(np.random.default_rng([seed, 2, index]),
+                               layout=np.random.default_rng([seed, 8, index, draw]))
+    return None
 
 
 def _pool(workers: int | None) -> multiprocessing.pool.Pool | None:
