@@ -1,4 +1,4 @@
-"""Benign, seeded PNG-heavy photos for bench/scan_png.py: 4K wallpapers and screenshots.
+"""Benign, seeded photos for bench/scan_png.py: 4K PNG wallpapers, PNG screenshots, camera JPEGs.
 
 What a seized drive full of large PNGs holds, made from nothing but numbers:
 
@@ -8,6 +8,9 @@ What a seized drive full of large PNGs holds, made from nothing but numbers:
   noise), as many wallpapers do, which makes their PNGs 8-14 MB; smooth ones are a few hundred KB.
 * Screenshots, 1080x2400 (a phone) and 2560x1440 (a desktop): bars, text in several sizes, buttons,
   avatars, and often a photo inside (one of scikit-image's sample photos: nothing any list holds).
+
+* Camera photos: bench/gen_inputs.py's photos with sensor-like grain, as JPEG (2-5 MB each, as a
+  phone's; the generated photos alone are smooth upscales of small reference photos, under 1 MB).
 
 Everything is seeded by its index; files already under bench/work/png/ are reused.
 """
@@ -174,9 +177,9 @@ def _palette_int(rng: np.random.Generator) -> tuple[int, int, int]:
     return r, g, b
 
 
-def _ensure(kind: str, count: int, make: object, extra: list[str] | None = None) -> list[str]:
+def _ensure(kind: str, count: int, make: object, extra: list[str] | None = None, suffix: str = ".png") -> list[str]:
     FOLDER.mkdir(parents=True, exist_ok=True)
-    paths = [str(FOLDER / f"{kind}-{i:04d}.png") for i in range(count)]
+    paths = [str(FOLDER / f"{kind}-{i:04d}{suffix}") for i in range(count)]
     todo = [(i, p) for i, p in enumerate(paths) if not (os.path.exists(p) and os.path.getsize(p) > 0)]
     if todo:
         log(f"generating {len(todo)} {kind}s under {FOLDER} (seeded; reused next time)")
@@ -185,6 +188,26 @@ def _ensure(kind: str, count: int, make: object, extra: list[str] | None = None)
             for _ in pool.imap_unordered(make, jobs):  # type: ignore[arg-type]
                 pass
     return paths
+
+
+def _make_camera(job: tuple[int, str, list[str]]) -> None:
+    """A camera JPEG from a bench photo: sensor-like grain (luma and a little chroma), quality 88-96,
+    so that its file is the 2-5 MB a phone's 8-12 MP photo is (the generated photos are smooth)."""
+    index, out, sources = job
+    rng = np.random.default_rng([SEED, 2000 + index])
+    with Image.open(sources[index]) as im:
+        rgb = np.asarray(im.convert("RGB"), np.float32)
+    grain = rng.normal(0, rng.uniform(3.0, 6.0), rgb.shape[:2]).astype(np.float32)[..., None]
+    grain = grain + rng.normal(0, 1.0, rgb.shape).astype(np.float32)
+    tmp = out + ".tmp"
+    Image.fromarray(np.clip(rgb + grain + 0.5, 0, 255).astype(np.uint8)).save(
+        tmp, format="JPEG", quality=int(rng.integers(88, 97)))
+    os.replace(tmp, out)
+
+
+def ensure_camera_photos(sources: list[str]) -> list[str]:
+    """One camera JPEG (``_make_camera``) per bench photo, named ``camera-NNNN.jpg``."""
+    return _ensure("camera", len(sources), _make_camera, sources, suffix=".jpg")
 
 
 def ensure_wallpapers(count: int) -> list[str]:

@@ -6,7 +6,7 @@ photo bring its own query windows) must stay >= 10x the peer's MB/s, in the same
 
 Corpus (bench/work/scan-png/, seeded, made once): 4K PNG wallpapers (smooth gradients, abstract
 art, skies; some with grain), PNG screenshots (1080x2400 and 2560x1440 UI with text, some with a
-photo inside; bench/png_corpus.py), JPEG camera photos (bench/gen_inputs.py, 10% of them PNG),
+photo inside), camera JPEGs (bench/gen_inputs.py's photos with grain; all from bench/png_corpus.py),
 720p H.264 videos, and planted copies of a quarter of the photos and a third of the wallpapers:
 exact copies under other names, copies in a zip, re-encoded at half size, mirrored, cropped by 5%
 and by 12% (crops: found through the media-backed list only), and videos re-encoded at 360p.
@@ -21,7 +21,7 @@ orientations), border boxes, query variants, query windows, matching; the scan's
 the workers' share is the database, reports and start-up.
 
 Usage: python bench/scan_png.py [--photos N] [--wallpapers N] [--screenshots N] [--video-seconds S]
-       [--profile-only]
+       [--profile-only] [--tag T] [--window-side N]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -45,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, WORK, fmt, log, table
 from gen_inputs import PHOTO_SOURCES, SEED, ensure_photos, ensure_videos
 from hashing import machine
-from png_corpus import ensure_screenshots, ensure_wallpapers
+from png_corpus import ensure_camera_photos, ensure_screenshots, ensure_wallpapers
 from scan_bench import PHOTO_EXT, _bytes_by_kind, _reencode_video, make_list, peer_scan, recall, vigil_scan
 from vigil.lists.media import add_media
 from vigil.store import Store
@@ -59,17 +60,21 @@ def _save_jpeg(img: Image.Image, path: Path, quality: int) -> None:
 
 
 def _source_of(path: str) -> str | None:
-    """Which reference photo a gen_inputs photo was cut from (overlapping cuts of one source are copies)."""
+    """Which reference scene a gen_inputs photo was cut from: overlapping cuts of one scene are copies.
+    The reference photos come in families of one scene: exif-rotn-1/3/6/8 (one photo stored in four
+    orientations) and bridge-mods (one photo, its saturation changed)."""
     name = Path(path).stem
-    if not name.startswith("photo-"):
+    if not name.startswith("camera-"):
         return None
     rng = np.random.default_rng([SEED, int(name.split("-")[1])])
-    return PHOTO_SOURCES[int(rng.integers(len(PHOTO_SOURCES)))]
+    source = PHOTO_SOURCES[int(rng.integers(len(PHOTO_SOURCES)))]
+    return source.rsplit("-", 1)[0] if "exif-rotn" in source else source.split("/")[0] if "bridge" in source \
+        else source
 
 
 def build(args: argparse.Namespace) -> tuple[Path, dict[str, tuple[str, str]], list[str], list[str], list[str]]:
     """The evidence, planted copies {relative path: (kind, listed entry)}, listed photos, videos, every photo."""
-    photos = ensure_photos(args.photos)
+    photos = ensure_camera_photos(ensure_photos(args.photos))
     walls = ensure_wallpapers(args.wallpapers)
     listed_photos = photos[::4] + walls[::3]
     shots = ensure_screenshots(args.screenshots)
@@ -79,7 +84,7 @@ def build(args: argparse.Namespace) -> tuple[Path, dict[str, tuple[str, str]], l
     ev = OUT / "evidence"
     plan_file = OUT / "plan.json"
     key = {"photos": args.photos, "wallpapers": args.wallpapers, "screenshots": args.screenshots,
-           "video_seconds": args.video_seconds, "version": 2}
+           "video_seconds": args.video_seconds, "version": 3}
     if plan_file.exists() and ev.exists():
         plan = json.loads(plan_file.read_text())
         if plan["key"] == key:
@@ -137,11 +142,11 @@ class _Clock:
     def wrap(self, step: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             self._stack.append([0.0])
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
-                spent = time.perf_counter() - t0
+                spent = time.process_time() - t0
                 inner = self._stack.pop()[0]
                 self.seconds[step] += spent - inner
                 if self._stack:
@@ -150,8 +155,36 @@ class _Clock:
         return timed
 
 
+class _Cpu:
+    """CPU seconds (user + system) of this process and its finished children since the last lap."""
+
+    def __init__(self) -> None:
+        self._last = self._now()
+
+    @staticmethod
+    def _now() -> float:
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def lap(self) -> float:
+        now = self._now()
+        spent, self._last = now - self._last, now
+        return spent
+
+
+def _peer_photo(path: Path) -> None:
+    """What the peer does with a photo (scan_bench.peer_scan): MD5 of the file, threatexchange's PDQ."""
+    import hashlib
+
+    from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file
+
+    hashlib.md5(path.read_bytes()).hexdigest()
+    pdq_from_file(path)
+
+
 def profile(ev: Path, store: Store, lists: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """Milliseconds per step, summed per kind of photo (PNG >= 4 MP, other PNG, JPEG), one photo at a time."""
+    """CPU milliseconds per step, summed per kind of photo (PNG >= 4 MP, other PNG, JPEG), one photo at a
+    time; and the peer's for the same photos."""
     import vigil.hashing.photo as hphoto
     import vigil.signals.variants as variants
     from vigil.hashing import HashOptions
@@ -191,16 +224,20 @@ def profile(ev: Path, store: Store, lists: tuple[str, ...]) -> dict[str, dict[st
                 big_png = im.format == "PNG" and im.width * im.height >= 4e6
                 kind = "PNG >= 4 MP" if big_png else "PNG, smaller" if im.format == "PNG" else "JPEG"
             before = dict(clock.seconds)
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             r = timed_hash(str(path), options)
             assert r.pdq is not None, (path, r.error)
             queries = list(r.pdq_variants or [Variant(ORIGINAL, r.pdq.hash, r.pdq.quality)]) + (r.pdq_windows or [])
             timed_check(r.digests.as_dict() if r.digests else {}, queries, None)
-            total = time.perf_counter() - t0
+            total = time.process_time() - t0
+            t0 = time.process_time()
+            _peer_photo(path)
+            peer = time.process_time() - t0
             row = per_kind.setdefault(kind, defaultdict(float))
             row["photos"] += 1
             row["MB"] += path.stat().st_size / 1e6
             row["total"] += total * 1e3
+            row["peer"] += peer * 1e3
             row["windows"] += len(r.pdq_windows or [])
             for step, seconds in clock.seconds.items():
                 row[step] += (seconds - before.get(step, 0.0)) * 1e3
@@ -221,20 +258,28 @@ def profile_table(per_kind: dict[str, dict[str, float]]) -> list[str]:
         n = row["photos"]
         rest = row["total"] - sum(row[s] for s in STEPS)
         rows.append([kind, int(n), fmt(row["MB"], 0), *(fmt(row[s] / n, 1) for s in STEPS), fmt(rest / n, 1),
-                     f"**{row['total'] / n:.1f}**", fmt(row["windows"] / n, 0)])
+                     f"**{row['total'] / n:.1f}**", fmt(row["windows"] / n, 0), fmt(row["peer"] / n, 1),
+                     f"{row['peer'] / row['total']:.1f}x"])
     return table(["photos", "n", "MB", *(f"{s} ms" for s in STEPS), "other ms", "total ms a photo",
-                  "query windows a photo"], rows)
+                  "query windows a photo", "peer ms a photo", "peer / Vigil"], rows)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--photos", type=int, default=48)
-    ap.add_argument("--wallpapers", type=int, default=30)
+    ap.add_argument("--photos", type=int, default=64)
+    ap.add_argument("--wallpapers", type=int, default=20)
     ap.add_argument("--screenshots", type=int, default=24)
     ap.add_argument("--video-seconds", type=float, default=16.0)
     ap.add_argument("--profile-only", action="store_true", help="build, list and profile; no scans")
     ap.add_argument("--tag", default="", help="suffix of the result files (scan_png{TAG}.md)")
+    ap.add_argument("--window-side", type=int, default=None,
+                    help="fast mode's query windows on a copy of this long side (hashing.photo.WINDOW_QUERY_SIDE; "
+                         "default: Vigil's own); the scan's workers inherit it")
     args = ap.parse_args()
+    if args.window_side is not None:
+        import vigil.hashing.photo as hphoto
+
+        hphoto.WINDOW_QUERY_SIDE = args.window_side
     info = machine()
     ev, planted, listed_photos, listed_videos, every_photo = build(args)
     db = OUT / "bench.db"
@@ -255,12 +300,16 @@ def main() -> None:
         store.close()
         return
     log("scan-png: Vigil against both lists")
+    cpu = _Cpu()
     v_seconds, v_hits, summary = vigil_scan(ev, store, lists=both, out=OUT / "vigil-out")
-    log(f"scan-png: Vigil {v_seconds:.1f} s; against the hash list alone")
+    v_cpu = cpu.lap()
+    log(f"scan-png: Vigil {v_seconds:.1f} s ({v_cpu:.1f} s of CPU); against the hash list alone")
     h_seconds, h_hits, _ = vigil_scan(ev, store, lists=("bench",), out=OUT / "vigil-out-hashes")
-    log(f"scan-png: Vigil (hash list) {h_seconds:.1f} s; peer")
+    h_cpu = cpu.lap()
+    log(f"scan-png: Vigil (hash list) {h_seconds:.1f} s ({h_cpu:.1f} s of CPU); peer")
     p_seconds, p_hits, files, size = peer_scan(ev, listed)
-    log(f"scan-png: peer {p_seconds:.1f} s")
+    p_cpu = cpu.lap()
+    log(f"scan-png: peer {p_seconds:.1f} s ({p_cpu:.1f} s of CPU)")
     store.close()
 
     mb = size / 1e6
@@ -298,36 +347,42 @@ def main() -> None:
         f"Lists: `bench` (md5 + PDQ of {len(listed_photos)} listed photos, md5 + vPDQ of {len(listed_videos)} "
         f"videos) and `media` (`add_media` of the {len(listed_photos)} photos: {fmt(media_seconds, 1)} s).",
         "",
-        *table(["", "seconds", "MB/s", "files/s", "ratio (MB/s)"], [
+        *table(["", "seconds", "MB/s", "files/s", "ratio (MB/s)", "CPU seconds", "CPU ratio"], [
             ["Vigil `run_scan`, hash list + media-backed list (windows)", fmt(v_seconds, 1), fmt(v_rate, 1),
-             fmt(files / v_seconds, 1), f"**{v_rate / p_rate:.1f}x**"],
+             fmt(files / v_seconds, 1), f"**{v_rate / p_rate:.1f}x**", fmt(v_cpu, 1), f"{p_cpu / v_cpu:.1f}x"],
             ["Vigil `run_scan`, hash list alone", fmt(h_seconds, 1), fmt(h_rate, 1), fmt(files / h_seconds, 1),
-             f"{h_rate / p_rate:.1f}x"],
+             f"{h_rate / p_rate:.1f}x", fmt(h_cpu, 1), f"{p_cpu / h_cpu:.1f}x"],
             ["peer: threatexchange PDQ + vpdq + MD5, one file at a time", fmt(p_seconds, 1), fmt(p_rate, 1),
-             fmt(files / p_seconds, 1), "1.0x"],
+             fmt(files / p_seconds, 1), "1.0x", fmt(p_cpu, 1), "1.0x"],
         ]),
+        "CPU seconds: user + system time of the process and its workers (Vigil's reports included), which other "
+        "sessions' load on the machine does not inflate as it does wall time; on an idle machine the wall-time "
+        f"ratio would be about the CPU ratio times the cores Vigil keeps busy (at most {info['nproc']}).",
+        "",
         "Recall (found / planted):",
         "",
         *table(["kind of copy", "Vigil, both lists", "Vigil, hash list", "peer"], rows),
         "Hits on files that are no planted copy: "
         + "; ".join(f"{w}: {len(a)} false" + (f" ({', '.join(a[:4])})" if a else "")
-                    + f", {len(b)} cut from the same reference photo as a listed one" for w, (a, b) in falses.items())
+                    + f", {len(b)} cut from the same reference scene as a listed one" for w, (a, b) in falses.items())
         + ".",
         "",
         "Where a worker's time goes (every photo on disk, hashed and checked one at a time in one process "
-        "as a scan worker does with both lists; milliseconds per photo):",
+        "as a scan worker does with both lists; CPU milliseconds per photo; the peer's MD5 + `pdq_from_file` "
+        "of the same photo beside it):",
         "",
         *profile_table(per_kind),
-        f"Serial work of the profile: {sum(r['total'] for r in per_kind.values()) / 1e3:.1f} s for the photos "
-        f"on disk; the scan's wall time on {info['nproc']} cores was {v_seconds:.1f} s (videos, archive members, "
-        "the case database and the reports included).",
+        f"CPU of the profile: {sum(r['total'] for r in per_kind.values()) / 1e3:.1f} s for the photos on disk "
+        f"(the peer: {sum(r['peer'] for r in per_kind.values()) / 1e3:.1f} s); the scan took {v_cpu:.1f} s of CPU "
+        "(videos, archive members, the case database and the reports included).",
     ]
     text = "\n".join(md) + "\n"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"scan_png{args.tag}.md").write_text(text)
     (RESULTS / f"scan_png{args.tag}.json").write_text(json.dumps({
         "machine": info, "files": files, "bytes": size, "png_bytes": png_bytes, "vigil_seconds": v_seconds,
-        "vigil_hash_list_seconds": h_seconds, "peer_seconds": p_seconds, "recall": recalls,
+        "vigil_hash_list_seconds": h_seconds, "peer_seconds": p_seconds, "vigil_cpu": v_cpu,
+        "vigil_hash_list_cpu": h_cpu, "peer_cpu": p_cpu, "load_at_end": os.getloadavg(), "recall": recalls,
         "false": falses, "profile": per_kind, "summary": summary, "media_seconds": media_seconds}, indent=1,
         default=str))
     print(text)
