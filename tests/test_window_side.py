@@ -14,7 +14,6 @@ from vigil.hashing.photo import hash_photo
 from vigil.signals.mode import Mode
 
 
-
 def _captioned() -> bytes:
     """A 2 MP photo under a white caption band: its windows, and those of the box without the band."""
     rng = np.random.default_rng(4)
