@@ -107,7 +107,7 @@ def main() -> None:
     names = list(dict.fromkeys(n for _, n, _ in queries))
     n = len(photos)
     rows = [[name, *(f"{found[s][name]}/{n}" for s in sides)] for name in names]
-    rows.append(["false positives (listed photos cut from another reference photo matched)",
+    rows.append(["false positives (listed photos of another reference scene matched)",
                  *(str(false[s]) for s in sides)])
     rows.append(["query hashing, ms a copy (fast mode, windows)",
                  *(f"{1000 * seconds[s] / len(queries):.1f}" for s in sides)])

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from . import _pdqcpp
-from ._pdqcore import MIN_HASHABLE_DIM, _downscale64, dihedral_from_luma, hash_from_luma
+from ._pdqcore import MIN_HASHABLE_DIM, dihedral_from_luma, downscale64_kernel, hash_from_luma
 
 __all__ = ["agrees", "hash_boxes"]
 
@@ -94,7 +94,7 @@ def _hash_boxes(luma: np.ndarray, boxes: np.ndarray, min_quality: int, mirrored:
         region = scratch_c[: h * w].reshape((h, w))
         for i in range(h):  # row by row: the kernels want a contiguous image (vectorised along rows)
             region[i, :] = luma[top + i, left:right]
-        b64 = _downscale64(region, scratch_a[: h * w].reshape((h, w)), scratch_b[: h * w].reshape((h, w)))
+        b64 = downscale64_kernel(region, scratch_a[: h * w].reshape((h, w)), scratch_b[: h * w].reshape((h, w)))
         quality[k] = _quality(b64)
         if quality[k] < min_quality:
             continue
@@ -107,15 +107,11 @@ def _hash_boxes(luma: np.ndarray, boxes: np.ndarray, min_quality: int, mirrored:
 @functools.cache
 def _dct_matrix() -> np.ndarray:
     """The C++ core's 16x64 DCT matrix, exactly: column k of its product D A for A = the unit image e_k0."""
-    assert _pdqcpp._C is not None, "callers check agrees()"
     matrix = np.empty((16, 64), np.float32)
-    t = np.empty((16, 64), np.float32)
-    b = np.empty((16, 16), np.float32)
     for k in range(64):
         unit = np.zeros((64, 64), np.float32)
         unit[k, 0] = 1.0
-        _pdqcpp._C["dct"](unit.ctypes.data, t.ctypes.data, b.ctypes.data)
-        matrix[:, k] = t[:, 0]
+        matrix[:, k] = _pdqcpp.dct_rows(unit)[:, 0]
     return matrix
 
 
