@@ -203,11 +203,13 @@ def peer_scan(ev: Path, listed: dict[str, Any],
     return time.perf_counter() - t0, hits, files, size
 
 
-def vigil_scan(ev: Path, store: Store, root: Path | None = None) -> tuple[float, dict[str, set[str]], dict[str, Any]]:
-    out = SCAN / "vigil-out"
+def vigil_scan(ev: Path, store: Store, root: Path | None = None, *, lists: tuple[str, ...] = ("bench",),
+               out: Path | None = None) -> tuple[float, dict[str, set[str]], dict[str, Any]]:
+    """Vigil's scan of ``root`` (default: all the evidence) against ``lists``: seconds, hits per path, summary."""
+    out = out or SCAN / "vigil-out"
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    run_scan(ScanOptions([str(root or ev)], out, "bench", ["bench"]), store)
+    run_scan(ScanOptions([str(root or ev)], out, "bench", list(lists)), store)
     seconds = time.perf_counter() - t0
     report = json.loads((out / "report.json").read_text())
     hits: dict[str, set[str]] = defaultdict(set)

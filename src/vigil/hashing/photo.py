@@ -21,16 +21,20 @@ from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.photo import decode_rgb, open_photo
 from ..signals.mode import Mode
 from ..signals.pdq import DIHEDRAL_NAMES, PdqHash, hash_decoded, reduction
-from ..signals.views import View
+from ..signals.views import Box, View
 
 if TYPE_CHECKING:
     from ..signals.variants import DerivedHash, Variant
 
-__all__ = ["VARIANT_MIN_SIDE", "PhotoHashes", "hash_photo"]
+__all__ = ["VARIANT_MIN_SIDE", "WINDOW_QUERY_SIDE", "PhotoHashes", "hash_photo"]
 
 # Fast mode's query variants and windows are made from a decode with at least this many pixels
 # on its short side: trimmed and windowed parts of it still hold enough detail for PDQ.
 VARIANT_MIN_SIDE = 512
+# Fast mode's query windows are hashed on a copy of that decode reduced to this long side (0: on the
+# decode itself). Windows span 15% of a side or more, and their cost grows with the pixels: see
+# bench/window_side.py for what each side finds and costs.
+WINDOW_QUERY_SIDE = 0
 
 
 @dataclass(frozen=True)
@@ -107,9 +111,28 @@ def hash_photo(
         orientations,
         full_size(_variants.query_variants(rgb, boxes)) if variants else None,
         _variants.media_signals(rgb) if derived else None,
-        full_size(_variants.query_windows(rgb, boxes)) if windows else None,
+        full_size(_query_windows(rgb, boxes or [], mode)) if windows else None,
         **kept,  # type: ignore[arg-type]
     )
+
+
+def _query_windows(rgb: np.ndarray, boxes: list[Box], mode: Mode) -> list[Variant]:
+    """``query_windows`` of the decode, or in fast mode of a copy reduced to ``WINDOW_QUERY_SIDE``
+    (box filter); the trimmed boxes named in the decode's pixels either way."""
+    from ..signals import variants as _variants
+
+    h, w = rgb.shape[:2]
+    side = WINDOW_QUERY_SIDE
+    if mode is not Mode.FAST or not side or max(h, w) <= side:
+        return _variants.query_windows(rgb, boxes)
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+    sy, sx = size[1] / h, size[0] / w
+    mapped = {Box(round(b.top * sy), round(b.bottom * sy), round(b.left * sx), round(b.right * sx)): b for b in boxes}
+    found = _variants.query_windows(small, list(mapped))
+    return [v._replace(view=View(v.view.orientation, mapped[v.view.trimmed], v.view.window))
+            if v.view.trimmed is not None else v for v in found]
 
 
 def _orientations_only(image: Image.Image, width: int, height: int, reduce: int,

@@ -52,6 +52,7 @@ __all__ = [
     "bits_to_hex",
     "reference_hex",
     "downscale64",
+    "downscale64_kernel",
     "MIN_HASHABLE_DIM",
 ]
 
@@ -272,6 +273,10 @@ def _downscale64(luma: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray: 
         out[k, :] = sub2[ri[k], :]
     return out
 
+
+# The jitted kernel itself, for other kernels to call (nopython code cannot call a Python wrapper):
+# downscale64_kernel(luma, a, b) with scratch images a and b of luma's shape (signals/_pdqbatch.py).
+downscale64_kernel = _downscale64
 
 _scratch_store = threading.local()
 

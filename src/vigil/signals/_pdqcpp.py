@@ -21,6 +21,7 @@ __all__ = [
     "DIHEDRAL_NAMES",
     "ZERO_HASH",
     "bits_to_hex",
+    "dct_rows",
     "dihedral_from_buffer64",
     "hash_from_buffer64",
     "orientations_from_buffer64",
@@ -104,6 +105,17 @@ def _dct(b64: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 ZERO_HASH = "0" * 64
+
+
+def dct_rows(b64: np.ndarray) -> np.ndarray:
+    """The first half of the C++ DCT, its 16x64 product D A of the DCT matrix D and a 64x64 buffer A
+    (for ``_pdqbatch`` to read D out of the core exactly)."""
+    assert _C is not None, "callers check BOUND"
+    b64 = np.ascontiguousarray(b64, np.float32)
+    t = np.empty((16, 64), np.float32)
+    b16 = np.empty((16, 16), np.float32)  # held here: the C++ writes into it
+    _C["dct"](b64.ctypes.data, t.ctypes.data, b16.ctypes.data)
+    return t
 
 
 def hash_from_buffer64(b64: np.ndarray) -> tuple[str, int]:
