@@ -202,8 +202,8 @@ def _markdown(raw: dict[str, Any]) -> str:
               "re-encoding: its trimmed frames come out 12-30 bits from the listed ones, and a few copies stay "
               "over the threshold on too many frames. (Larger videos were not measured here.)",
               "- Crops are found only through the frame windows of a list made from media: a query frame matches a "
-              "listed frame by two agreeing windows (or one within 8 bits), and the video when half of its "
-              "frames with windows do "
+              "listed frame by two agreeing windows, and the video when half of its frames with "
+              "windows do "
               "(`matching.matcher.WINDOW_FRAMES_PERCENT`). Moving content and smooth scenes keep few agreeing "
               "windows, so some copies stay under half.",
               "- Frame windows are most of a media list's storage: every window of every hashed frame (one "

@@ -22,7 +22,7 @@ from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
 from ..lists.compiled import CompiledList, load_compiled
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.variants import WINDOW_MIN_QUALITY, windows_match
+from ..signals.variants import WINDOW_MIN_QUALITY, windows_agree
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature, parse_line
 from ..store import Store
@@ -213,8 +213,8 @@ class Matcher:
         bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
         found = comp.pdq.search(bits, info.settings.pdq_threshold)
         # Windows (parts of photos) match only windows, and only when two of them agree on the
-        # crop and scale that relate the copy to the listed photo, or one is all but identical
-        # (variants.windows_match).
+        # crop and scale that relate the copy to the listed photo (variants.windows_agree): one
+        # window, however close, can match by chance.
         windows: dict[tuple[int, int], list[tuple[View, Window, int, str]]] = {}
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
             i, asked_pdq = asked[q]
@@ -233,7 +233,7 @@ class Matcher:
             else:
                 hits[i].append(_Hit(pos, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
         for (i, pk), pairs in windows.items():
-            if windows_match((view, window, dist) for view, window, dist, _ in pairs):
+            if len(pairs) >= 2 and windows_agree((view, window) for view, window, _, _ in pairs):
                 view, _, dist, label = min(pairs, key=lambda p: p[2])
                 hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
 
@@ -307,7 +307,7 @@ class Matcher:
             listed_frames: set[int] = set()
             best: tuple[View, Window, int, str] | None = None
             for (query_frame, listed_frame), matched in per.items():
-                if windows_match((view, window, dist) for view, window, dist, _ in matched):
+                if len(matched) >= 2 and windows_agree((view, window) for view, window, _, _ in matched):
                     query_frames.add(query_frame)
                     listed_frames.add(listed_frame)
                     closest = min(matched, key=lambda m: m[2])

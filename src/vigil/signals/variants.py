@@ -45,8 +45,6 @@ __all__ = [
     "query_variants",
     "query_windows",
     "windows_agree",
-    "windows_match",
-    "WINDOW_SURE_DISTANCE",
     "may_have_border",
 ]
 
@@ -730,24 +728,6 @@ def _agree(a: _Placed, b: _Placed) -> bool:
             if abs(scale * b.listed[k] + shift - b.query[k]) > _AGREE:
                 return False
     return True
-
-
-# One window this close to a listed window is a match on its own: chance matches between windows of
-# distinct photos were never closer than 12 bits (18,000 queries, bench/edit_recall.py) or 24 (640
-# queries of smooth photos), while a copy's windows often come within a few bits.
-WINDOW_SURE_DISTANCE = 8
-
-
-def windows_match(matches: Iterable[tuple[View, Window, int]]) -> bool:
-    """Whether window matches with one listed photo, as (query view, listed window, distance), make
-    it a match: one window within :data:`WINDOW_SURE_DISTANCE` bits, or two that agree
-    (:func:`windows_agree`)."""
-    pairs = []
-    for view, window, distance in matches:
-        if distance <= WINDOW_SURE_DISTANCE and view.window is not None:
-            return True
-        pairs.append((view, window))
-    return len(pairs) >= 2 and windows_agree(pairs)
 
 
 def windows_agree(matches: Iterable[tuple[View, Window]]) -> bool:
