@@ -489,9 +489,10 @@ _WINDOW_MIN = 0.15  # ... and at least this share of both (smaller ones match to
 _WINDOW_SIDE = 1024  # windows are hashed on the photo reduced to at most this long side
 # A window's PDQ quality measures its contrast, not its content: windows of smooth photos (sky,
 # gradients, soft abstract shapes) fall under PDQ's floor of 50, yet measured on such photos, windows
-# of quality 20-50 matched their cropped copies as often as stronger ones (76-80% against 87%) and
-# never came within 58 bits of an unrelated window. Windows also need a second window to agree
-# (windows_agree), so their floor is lower than PDQ's.
+# of quality 20-50 matched their cropped copies as often as stronger ones (76-80% against 87%), and
+# random windows of distinct photos never came within 58 bits of each other. A near-flat window can
+# still come within a few bits of an unrelated one (seen among 10,000 decoys), so a window never
+# matches alone: a second, different window must agree (windows_agree).
 WINDOW_MIN_QUALITY = 20
 # Corners are found at a fixed reduction, so a copy shown at another scale (a crop enlarged to the same
 # size) has some others, and the rest a pixel or two off. The listed photo's corners are also found as
