@@ -51,6 +51,15 @@ PHOTO_EXT = {".jpg", ".jpeg", ".png"}
 VIDEO_EXT = {".mp4", ".mov", ".mkv"}
 
 
+def plant_videos(ev: Path, listed_videos: list[str], planted: dict[str, tuple[str, str]]) -> None:
+    """The planted video copies (the originals sit in ev/Videos): recorded as is, and re-encoded at 360p."""
+    for v in listed_videos:
+        planted[f"Videos/{Path(v).name}"] = ("video, exact copy", Path(v).stem)
+        target = ev / "Downloads" / f"{Path(v).stem}-360p.mp4"
+        _reencode_video(v, target)
+        planted[f"Downloads/{target.name}"] = ("video, re-encoded 360p", Path(v).stem)
+
+
 def _save_jpeg(img: Image.Image, path: Path, quality: int) -> None:
     img.convert("RGB").save(path, "JPEG", quality=quality)
 
@@ -123,11 +132,7 @@ def build(photo_count: int, video_seconds: float) -> tuple[Path, dict[str, tuple
         for p in listed_photos[1::2][:5] + listed_videos[:1]:
             t.add(p, f"old/{Path(p).name}")
             planted[f"Backup/old.tar.gz!/old/{Path(p).name}"] = ("inside an archive", Path(p).stem)
-    for v in listed_videos:
-        planted[f"Videos/{Path(v).name}"] = ("video, exact copy", Path(v).stem)
-        target = ev / "Downloads" / f"{Path(v).stem}-360p.mp4"
-        _reencode_video(v, target)
-        planted[f"Downloads/{target.name}"] = ("video, re-encoded 360p", Path(v).stem)
+    plant_videos(ev, listed_videos, planted)
     plan_file.write_text(json.dumps({"photos": photo_count, "video_seconds": video_seconds, "planted": planted},
                                     indent=1))
     return ev, planted, listed_photos, listed_videos

@@ -47,7 +47,7 @@ from common import RESULTS, WORK, fmt, log, table
 from gen_inputs import PHOTO_SOURCES, SEED, ensure_photos, ensure_videos
 from hashing import machine
 from png_corpus import ensure_camera_photos, ensure_screenshots, ensure_wallpapers
-from scan_bench import PHOTO_EXT, _bytes_by_kind, _reencode_video, make_list, peer_scan, recall, vigil_scan
+from scan_bench import PHOTO_EXT, _bytes_by_kind, make_list, peer_scan, plant_videos, recall, vigil_scan
 from vigil.lists.media import add_media
 from vigil.store import Store
 
@@ -122,11 +122,7 @@ def build(args: argparse.Namespace) -> tuple[Path, dict[str, tuple[str, str]], l
         for p in listed_photos[::3]:
             z.write(p, f"DCIM/{Path(p).name}")
             planted[f"Backup/phone.zip!/DCIM/{Path(p).name}"] = ("inside an archive", Path(p).stem)
-    for v in listed_videos:
-        planted[f"Videos/{Path(v).name}"] = ("video, exact copy", Path(v).stem)
-        target = ev / "Downloads" / f"{Path(v).stem}-360p.mp4"
-        _reencode_video(v, target)
-        planted[f"Downloads/{target.name}"] = ("video, re-encoded 360p", Path(v).stem)
+    plant_videos(ev, listed_videos, planted)
     plan_file.write_text(json.dumps({"key": key, "planted": planted}, indent=1))
     return ev, planted, listed_photos, listed_videos, every_photo
 
