@@ -72,7 +72,36 @@ def test_a_mirrored_or_turned_copy_matches_through_its_orientation() -> None:
 
 
 def test_every_variant_name_is_described() -> None:
-    assert set(DIHEDRAL_NAMES) | {"trimmed", "window"} <= set(DESCRIPTIONS)
+    assert set(DIHEDRAL_NAMES) | {"trimmed", "window", "enlarged"} <= set(DESCRIPTIONS)
+
+
+def thumbnail(rgb: np.ndarray, share: float) -> np.ndarray:
+    image = Image.fromarray(rgb)
+    small = image.resize((round(image.width * share), round(image.height * share)), Image.Resampling.BILINEAR)
+    return jpeg(np.asarray(small), 75)
+
+
+def test_a_thumbnail_is_also_looked_up_enlarged_and_comes_nearer_its_original() -> None:
+    plain, enlarged = [], []
+    for seed in range(8):
+        photo = scene(seed)
+        listed = hash_rgb(photo).hash
+        variants = query_variants(thumbnail(photo, 0.15))
+        names = [v.name for v in variants]
+        assert names[:8] == list(DIHEDRAL_NAMES) and "enlarged" in names and "enlarged flipy" in names
+        plain.append(distance(variants[0].hash, listed))
+        enlarged.append(min(distance(v.hash, listed) for v in variants if v.view.enlarged))
+    # PDQ smooths a thumbnail over a pixel or two where it smoothed the photo over eight: enlarged
+    # first, it is smoothed alike, and its hash comes nearer the listed one.
+    assert max(enlarged) <= THRESHOLD and np.median(enlarged) < np.median(plain)
+    assert not any(v.view.enlarged for v in query_variants(scene(1)))  # not a thumbnail: as before
+
+
+def test_a_thumbnail_file_gets_its_enlarged_variants_in_fast_mode() -> None:
+    buf = io.BytesIO()
+    Image.fromarray(thumbnail(scene(3), 0.3)).save(buf, format="PNG")  # no border: the quick path is not taken
+    found = hash_photo(buf.getvalue(), variants=True).variants
+    assert found is not None and any(v.view.enlarged for v in found)
 
 
 # ---------------------------------------------------------------- trimmed borders
@@ -162,6 +191,8 @@ def test_views_render_the_labels_reports_and_lists_use() -> None:
     assert ORIGINAL.label == "original" and ORIGINAL.is_original
     assert View("flipy").label == "flipy" and not View("flipy").is_original
     assert View(trimmed=box).label == "trimmed 640x480+0+120"
+    assert View(enlarged=True).label == "enlarged"
+    assert View("rotate90", box, enlarged=True).label == "trimmed 640x480+0+120 enlarged rotate90"
     assert View("rotate90", box).label == "trimmed 640x480+0+120 rotate90"
     assert window.label == "window l12.5 t3.1 r40.0 b22.7"
     assert window.mirror().label == "window l12.5 t3.1 r40.0 b22.7 mirrored"

@@ -138,9 +138,13 @@ def _query_windows(rgb: np.ndarray, boxes: list[Box], mode: Mode) -> list[Varian
 def _orientations_only(image: Image.Image, width: int, height: int, reduce: int,
                        keep_pixels: bool) -> PhotoHashes | None:
     """Fast mode's query variants of a photo without a border: its eight orientations from one
-    coarse decode. None (the image then closed) when an edge line is flat and trimming may help."""
+    coarse decode. None (the image then closed) when an edge line is flat and trimming may help, or
+    when the photo is small enough to be looked up enlarged too."""
     from ..signals import variants as _variants
 
+    if max(width, height) < _variants.ENLARGE_BELOW:
+        image.close()
+        return None  # a thumbnail is also looked up enlarged: from the full decode
     orientation = _orientation(image) if keep_pixels else 1
     rgb = decode_rgb(image, reduce=reduce)
     if _variants.may_have_border(rgb):

@@ -81,17 +81,20 @@ class Window:
 @dataclass(frozen=True)
 class View:
     """Which view of a photo: an orientation (one of ``pdq.DIHEDRAL_NAMES``) of the photo, or of it
-    trimmed to a box, or a window of either."""
+    trimmed to a box, or a window of either; a small photo (or box) also enlarged before hashing."""
 
     orientation: str = "original"
     trimmed: Box | None = None
     window: Window | None = None
+    enlarged: bool = False
 
     @property
     def label(self) -> str:
         parts = []
         if self.trimmed is not None:
             parts.append(f"trimmed {self.trimmed.geometry()}")
+        if self.enlarged:
+            parts.append("enlarged")
         if self.window is not None:
             parts.append(self.window.label)
         if self.orientation != "original" or not parts:
@@ -106,7 +109,7 @@ class View:
         """This view of a photo decoded at 1/``factor`` size, named in the photo's own pixels."""
         if self.trimmed is None or factor == 1:
             return self
-        return View(self.orientation, self.trimmed.scaled(factor, width, height), self.window)
+        return View(self.orientation, self.trimmed.scaled(factor, width, height), self.window, self.enlarged)
 
 
 ORIGINAL = View()
