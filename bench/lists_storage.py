@@ -138,9 +138,12 @@ def sqlite_bytes(work: Path, name: str, records: list[Record] | None) -> int:
     if records:
         import_records(store, name, records)
     store.close()
-    with sqlite3.connect(db) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("VACUUM")
+    # VACUUM in WAL mode leaves the file as large until a checkpoint: compact it with a rollback journal.
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("VACUUM")
+    conn.close()
     return db.stat().st_size
 
 
@@ -259,6 +262,9 @@ def main() -> None:
             out["scale"] = {"photos": len(big), "hashes": sum(len(r.signals) - 3 for r in big),
                             "sqlite_bytes_per_photo": (sizes["scale"] - empty) / len(big),
                             **compiled_costs(work / "scale.db", "scale", qs, args.repeat)}
+            if args.postgres:
+                pg = postgres_bytes(args.postgres, big)
+                out["scale"]["postgres_bytes_per_photo"] = (pg["filled"] - pg["empty"]) / len(big)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -304,9 +310,14 @@ def write(out: dict[str, Any], name: str) -> None:
     if "scale" in out:
         s = out["scale"]
         per_photo = s["disk_bytes"] / s["photos"]
-        lines += ["", f"Scale list: SQLite {s['sqlite_bytes_per_photo']:.0f} B a photo, compiled "
-                  f"{per_photo:.0f} B a photo on disk; at 1M listed photos: SQLite "
-                  f"{s['sqlite_bytes_per_photo'] * 1e6 / 2**30:.2f} GiB, compiled {per_photo * 1e6 / 2**30:.2f} GiB."]
+        pg_text = ""
+        if "postgres_bytes_per_photo" in s:
+            pg_bytes = s["postgres_bytes_per_photo"]
+            pg_text = f", PostgreSQL {pg_bytes:.0f} B ({pg_bytes * 1e6 / 2**30:.2f} GiB at 1M)"
+        lines += ["", f"Scale list ({s['hashes'] / s['photos']:.1f} PDQ hashes a photo): SQLite "
+                  f"{s['sqlite_bytes_per_photo']:.0f} B a photo ({s['sqlite_bytes_per_photo'] * 1e6 / 2**30:.2f} GiB "
+                  f"at 1M listed photos){pg_text}, compiled {per_photo:.0f} B a photo on disk "
+                  f"({per_photo * 1e6 / 2**30:.2f} GiB at 1M)."]
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
