@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from benign_corpus import edit_rng, make_edits
-from vigil.errors import StoreUnusable
+from vigil.errors import InvalidValue, StoreUnusable, UsageError
 from vigil.lists import Record, Signal, import_records, iter_records, revoke
 from vigil.lists.compiled import CACHE_FORMAT, load_compiled
 from vigil.lists.rows import prepare
@@ -58,7 +58,7 @@ def test_values_the_layout_cannot_hold_are_refused_and_damage_is_reported() -> N
     for bad in (WindowArrays(w.hashes, w.quality, w.cuts + np.uint16(1024), w.mirrored, w.frame),
                 WindowArrays(w.hashes, np.full(4, 101, np.int16), w.cuts, w.mirrored, w.frame),
                 WindowArrays(w.hashes[:3], w.quality, w.cuts, w.mirrored, w.frame)):
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidValue):
             pack(bad)
     blob = pack(w)
     for damaged in (blob[:-1], blob + b"\0", b"\x02" + blob[1:], b""):
@@ -227,7 +227,7 @@ def test_the_compiled_list_names_every_row_as_the_store_does(
             assert comp.windows[tag] == Window.parse(label)
             assert comp.frame_windows[tag] == parse_frame_window(label)
         assert sorted(got) == expected
-        with pytest.raises(TypeError):
+        with pytest.raises(UsageError, match="not numbered from 0"):
             iter(comp.windows)
     assert result.content_changed
     # Labels no tag packs: kept as JSON items by the store, or a frame past the tag's 21 bits.

@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 from sqlalchemy import select
 
-from ..errors import CacheUnreadable, IndexCorrupt
+from ..errors import CacheUnreadable, IndexCorrupt, UsageError
 from ..index.exact import ExactIndex
 from ..index.pdq import PdqIndex
 from ..index.vpdq import VideoFrames
@@ -35,7 +35,7 @@ from ..store.schema import entries
 from ..store.windows import WindowArrays, unpack
 from .windows import window_of
 
-__all__ = ["CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
+__all__ = ["ByTag", "CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
 
 CACHE_FORMAT = 2  # 2: a PDQ row's window packed in its tag (1 kept every derived label as text)
 _BATCH = 20_000
@@ -75,7 +75,7 @@ class ByTag(Generic[T]):
             return value
 
     def __iter__(self) -> Iterator[T]:
-        raise TypeError("tags are not numbered from 0: look one up by a row's pdq_tag "
+        raise UsageError("tags are not numbered from 0: look one up by a row's pdq_tag "
                         "(CompiledList.has_windows says whether there are any)")
 
 

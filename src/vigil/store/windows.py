@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import StoreUnusable
+from ..errors import InvalidValue, StoreUnusable
 
 __all__ = ["CUT_MAX", "NO_FRAME", "QUALITY_UNKNOWN", "WindowArrays", "pack", "unpack"]
 
-VERSION = 1
+_VERSION = 1
 CUT_MAX = (1 << 10) - 1  # tenths of a percent: 102.3% is more than any side can lose
 NO_FRAME = -1
 QUALITY_UNKNOWN = -1
@@ -56,7 +56,7 @@ class WindowArrays:
 
 
 def pack(w: WindowArrays) -> bytes:
-    """The windows as one value (see the module docstring); ValueError for values the layout cannot hold."""
+    """The windows as one value (see the module docstring); InvalidValue for values the layout cannot hold."""
     n = len(w)
     hashes = np.ascontiguousarray(w.hashes, dtype=np.uint8)
     quality = np.asarray(w.quality, dtype=np.int64)
@@ -64,14 +64,14 @@ def pack(w: WindowArrays) -> bytes:
     frame = np.asarray(w.frame, dtype=np.int64)
     if hashes.shape != (n, 32) or quality.shape != (n,) or cuts.shape != (n, 4) or frame.shape != (n,) \
             or np.shape(w.mirrored) != (n,):
-        raise ValueError("window arrays of different lengths")
+        raise InvalidValue("window arrays of different lengths")
     if n and (cuts.min() < 0 or cuts.max() > CUT_MAX):
-        raise ValueError(f"a window's cut is outside 0-{CUT_MAX} tenths of a percent")
+        raise InvalidValue(f"a window's cut is outside 0-{CUT_MAX} tenths of a percent")
     known = quality != QUALITY_UNKNOWN
     if n and (quality[known].min(initial=0) < 0 or quality[known].max(initial=0) > 100):
-        raise ValueError("a window's quality is outside 0-100")
+        raise InvalidValue("a window's quality is outside 0-100")
     if n and (frame.min() < NO_FRAME or frame.max() >= 1 << 31):
-        raise ValueError("a frame number is outside 0-2**31")
+        raise InvalidValue("a frame number is outside 0-2**31")
     qbyte = np.where(known, quality, _QUALITY_NONE_BYTE).astype(np.uint8)
     qbyte |= np.where(np.asarray(w.mirrored, dtype=bool), _MIRRORED, 0).astype(np.uint8)
     packed = (cuts[:, 0] | cuts[:, 1] << 10 | cuts[:, 2] << 20 | cuts[:, 3] << 30).astype("<u8")
@@ -80,7 +80,7 @@ def pack(w: WindowArrays) -> bytes:
     runs = np.empty(len(starts), _RUN)
     runs["frame"] = frame[starts]
     runs["count"] = np.diff(np.append(starts, n))
-    head = np.array([(VERSION, n)], _HEAD)
+    head = np.array([(_VERSION, n)], _HEAD)
     return b"".join((head.tobytes(), hashes.tobytes(), qbyte.tobytes(), np.ascontiguousarray(cut_bytes).tobytes(),
                      np.uint32(len(runs)).astype("<u4").tobytes(), runs.tobytes()))
 
@@ -90,9 +90,9 @@ def unpack(blob: bytes | memoryview) -> WindowArrays:
     data = memoryview(blob).cast("B")
     try:
         head = np.frombuffer(data, _HEAD, count=1)[0]
-        if int(head["version"]) != VERSION:
+        if int(head["version"]) != _VERSION:
             raise StoreUnusable(f"derived windows stored in layout {int(head['version'])}, which this Vigil "
-                                f"does not read (it reads {VERSION}); upgrade Vigil")
+                                f"does not read (it reads {_VERSION}); upgrade Vigil")
         n = int(head["n"])
         at = _HEAD.itemsize
         hashes = np.frombuffer(data, np.uint8, count=32 * n, offset=at).reshape(n, 32)
