@@ -6,8 +6,10 @@ Runs on SQLite and, when VIGIL_TEST_POSTGRES_URL is set, on PostgreSQL (the ``st
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -23,7 +25,7 @@ from vigil.lists.windows import split_windows, window_signals
 from vigil.matching import Matcher, PdqQuery, Query
 from vigil.signals.pdq import hash_rgb
 from vigil.signals.variants import media_signals, query_variants, query_windows
-from vigil.signals.views import Window, parse_frame_window
+from vigil.signals.views import Window, frame_window_label, parse_frame_window
 from vigil.store import _MIGRATIONS, Store
 from vigil.store.schema import entries
 from vigil.store.windows import NO_FRAME, QUALITY_UNKNOWN, WindowArrays, pack, unpack
@@ -88,6 +90,31 @@ def test_only_what_packs_back_exactly_is_packed() -> None:
     assert window_signals(blob) == packable
     assert split_windows(own) == (own, None)
     assert window_signals(None) == []
+
+
+def _migration() -> ModuleType:
+    path = _MIGRATIONS / "versions" / "0002_packed_windows.py"
+    spec = importlib.util.spec_from_file_location("vigil_migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_label_vigil_renders_packs_and_renders_back_the_same_in_both_parsers() -> None:
+    rng = np.random.default_rng(5)
+    signals = []
+    for k in range(3000):
+        cuts = rng.integers(0, 1024, 4) if k % 3 else rng.integers(0, 1001, 4)
+        window = Window(*(float(c) / 10 for c in cuts), mirrored=bool(k % 2))
+        frame = int(rng.integers(0, 1 << 31)) if k % 5 == 0 else int(rng.integers(0, 99)) if k % 5 == 1 else None
+        label = window.label if frame is None else frame_window_label(frame, window)
+        assert Window.parse(label) == window or parse_frame_window(label) == (frame, window)
+        signals.append(Signal("pdq", rng.bytes(32).hex(), int(rng.integers(0, 101)), label))
+    kept, blob = split_windows(signals)
+    assert kept == [] and window_signals(blob) == signals
+    converted = _migration()._split(json.dumps([s.to_json() for s in signals]))
+    assert converted == ("[]", blob)
 
 
 def _photos() -> dict[str, np.ndarray]:

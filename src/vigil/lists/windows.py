@@ -19,21 +19,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..signals import PDQ
-from ..signals.views import Window, frame_window_label, parse_frame_window
+from ..signals.views import Window, frame_window_label
 from ..store.windows import CUT_MAX, NO_FRAME, QUALITY_UNKNOWN, WindowArrays, pack, unpack
 from .model import Signal
 
-__all__ = ["cuts_of", "split_windows", "window_of", "window_signals"]
+__all__ = ["parse_labels", "split_windows", "window_of", "window_signals"]
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def cuts_of(window: Window) -> tuple[int, int, int, int] | None:
-    """A window's cuts in tenths of a percent, when the packed form holds them exactly."""
-    cuts = tuple(round(v * 10) for v in (window.left, window.top, window.right, window.bottom))
-    if not all(0 <= c <= CUT_MAX for c in cuts):
-        return None
-    return cuts  # type: ignore[return-value]
 
 
 def window_of(cuts: Sequence[int], mirrored: bool) -> Window:
@@ -41,59 +33,58 @@ def window_of(cuts: Sequence[int], mirrored: bool) -> Window:
     return Window(cuts[0] / 10, cuts[1] / 10, cuts[2] / 10, cuts[3] / 10, bool(mirrored))
 
 
-def _packable(s: Signal) -> tuple[int, tuple[int, int, int, int], bool] | None:
-    """(frame or NO_FRAME, cuts, mirrored) of a derived window signal that packs exactly, else None."""
-    label = s.derived
-    if label is None or s.type != PDQ.name or not _HEX64.fullmatch(s.value):
-        return None
-    if s.quality is not None and not (isinstance(s.quality, int) and 0 <= s.quality <= 100):
-        return None
-    frame = NO_FRAME
-    if label.startswith("frame "):
-        found = parse_frame_window(label)
-        if found is None or found[0] >= 1 << 31:
-            return None
-        frame, window = found
-    else:
-        parsed = Window.parse(label)
-        if parsed is None:
-            return None
-        window = parsed
-    cuts = cuts_of(window)
-    if cuts is None:
-        return None
-    again = window_of(cuts, window.mirrored)
-    if (again.label if frame == NO_FRAME else frame_window_label(frame, again)) != label:
-        return None
-    return frame, cuts, window.mirrored
+# The labels :class:`Window` and :func:`frame_window_label` render, and only those: no leading zeros,
+# one decimal (what ``f"{x:.1f}"`` gives for 0 <= x). A label that matches gives back the same text from
+# its cuts; any other (say "l12.50") is kept as it is. tests/test_lists_windows.py holds the two together.
+_CANONICAL = re.compile(r"(?:frame (0|[1-9]\d{0,9}) )?window l(0|[1-9]\d{0,2})\.(\d) t(0|[1-9]\d{0,2})\.(\d) "
+                        r"r(0|[1-9]\d{0,2})\.(\d) b(0|[1-9]\d{0,2})\.(\d)( mirrored)?")
+
+
+_LINES = re.compile(f"^{_CANONICAL.pattern}$", re.MULTILINE)
+
+
+def parse_labels(labels: Sequence[str]) -> list[tuple[int, tuple[int, int, int, int], bool] | None]:
+    """(frame or NO_FRAME, cuts, mirrored) of each window label the packed layout gives back exactly,
+    else None (one regular-expression pass over all of them: an entry has a few hundred)."""
+    text = "\n".join(labels)
+    found: list[tuple[str, ...] | None] = []
+    if labels and text.count("\n") == len(labels) - 1:
+        found = list(_LINES.findall(text))
+    if len(found) != len(labels):  # some label is not one Vigil renders (or holds a line break): one at a time
+        found = [None if m is None else m.groups(default="") for m in map(_CANONICAL.fullmatch, labels)]
+    out: list[tuple[int, tuple[int, int, int, int], bool] | None] = []
+    for g in found:
+        if g is None:
+            out.append(None)
+            continue
+        cuts = (int(g[1] + g[2]), int(g[3] + g[4]), int(g[5] + g[6]), int(g[7] + g[8]))
+        frame = int(g[0]) if g[0] else NO_FRAME
+        out.append((frame, cuts, g[9] != "") if max(cuts) <= CUT_MAX and frame < 1 << 31 else None)
+    return out
+
+
+def _candidate(s: Signal) -> bool:
+    """A derived PDQ hash the packed layout can hold, if its label is one of a window."""
+    return (s.derived is not None and s.type == PDQ.name and _HEX64.fullmatch(s.value) is not None
+            and (s.quality is None or (type(s.quality) is int and 0 <= s.quality <= 100)))
 
 
 def split_windows(signals: Sequence[Signal]) -> tuple[list[Signal], bytes | None]:
     """(the signals kept as JSON items, the derived windows packed, or None when there are none)."""
     if not any(s.derived is not None for s in signals):
         return list(signals), None
-    kept: list[Signal] = []
-    hashes: list[str] = []
-    quality: list[int] = []
-    cuts: list[tuple[int, int, int, int]] = []
-    mirrored: list[bool] = []
-    frames: list[int] = []
-    for s in signals:
-        packable = _packable(s)
-        if packable is None:
-            kept.append(s)
-            continue
-        hashes.append(s.value)
-        quality.append(QUALITY_UNKNOWN if s.quality is None else s.quality)
-        frames.append(packable[0])
-        cuts.append(packable[1])
-        mirrored.append(packable[2])
-    if not hashes:
-        return kept, None
-    n = len(hashes)
-    arrays = WindowArrays(np.frombuffer(bytes.fromhex("".join(hashes)), np.uint8).reshape(n, 32),
-                          np.asarray(quality, np.int16), np.asarray(cuts, np.uint16).reshape(n, 4),
-                          np.asarray(mirrored, bool), np.asarray(frames, np.int64))
+    candidates = [s for s in signals if _candidate(s)]
+    parsed = parse_labels([s.derived or "" for s in candidates])
+    chosen = [(s, p) for s, p in zip(candidates, parsed, strict=True) if p is not None]
+    if not chosen:
+        return list(signals), None
+    packed = {id(s) for s, _ in chosen}
+    kept = [s for s in signals if id(s) not in packed] if len(chosen) < len(signals) else []
+    n = len(chosen)
+    arrays = WindowArrays(np.frombuffer(bytes.fromhex("".join(s.value for s, _ in chosen)), np.uint8).reshape(n, 32),
+                          np.array([QUALITY_UNKNOWN if s.quality is None else s.quality for s, _ in chosen], np.int16),
+                          np.array([p[1] for _, p in chosen], np.uint16).reshape(n, 4),
+                          np.array([p[2] for _, p in chosen], bool), np.array([p[0] for _, p in chosen], np.int64))
     return kept, pack(arrays)
 
 

@@ -31,8 +31,10 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 2000
-_WINDOW = re.compile(r"window l([\d.]+) t([\d.]+) r([\d.]+) b([\d.]+)( mirrored)?")
-_FRAME = re.compile(r"frame (\d+) (window .*)")
+# The labels revision 0001's stores hold as Vigil rendered them: no leading zeros, one decimal. Any other
+# text (a label given through the library, say "l12.50") is left as a JSON item, as it was.
+_LABEL = re.compile(r"(?:frame (0|[1-9]\d{0,9}) )?window l(0|[1-9]\d{0,2})\.(\d) t(0|[1-9]\d{0,2})\.(\d) "
+                    r"r(0|[1-9]\d{0,2})\.(\d) b(0|[1-9]\d{0,2})\.(\d)( mirrored)?")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -41,58 +43,51 @@ def _render(cuts: tuple[int, ...], mirrored: bool) -> str:
     return f"{text} mirrored" if mirrored else text
 
 
-def _parse(label: str) -> tuple[int, tuple[int, ...], bool] | None:
-    """(frame or NO_FRAME, cuts in tenths, mirrored) when the label renders back exactly."""
-    frame = NO_FRAME
-    m = _FRAME.fullmatch(label)
-    if m is not None:
-        frame = int(m.group(1))
-        if frame >= 1 << 31:
-            return None
-        label = m.group(2)
-    w = _WINDOW.fullmatch(label)
-    if w is None:
-        return None
-    try:
-        cuts = tuple(round(float(w.group(k)) * 10) for k in range(1, 5))
-    except ValueError:
-        return None
-    mirrored = w.group(5) is not None
-    if not all(0 <= c <= CUT_MAX for c in cuts) or _render(cuts, mirrored) != label:
-        return None
-    return frame, cuts, mirrored
+_LINES = re.compile(f"^{_LABEL.pattern}$", re.MULTILINE)
 
 
-def _packable(item: Any) -> tuple[int, tuple[int, ...], bool] | None:
-    if not isinstance(item, list) or len(item) < 4 or item[0] != "pdq" or not isinstance(item[3], str):
-        return None
+def _parse(labels: list[str]) -> list[tuple[int, tuple[int, ...], bool] | None]:
+    """(frame or NO_FRAME, cuts in tenths, mirrored) of each label the packed layout gives back exactly."""
+    text = "\n".join(labels)
+    found: list[tuple[str, ...] | None] = []
+    if labels and text.count("\n") == len(labels) - 1:
+        found = list(_LINES.findall(text))
+    if len(found) != len(labels):
+        found = [None if m is None else m.groups(default="") for m in map(_LABEL.fullmatch, labels)]
+    out: list[tuple[int, tuple[int, ...], bool] | None] = []
+    for g in found:
+        if g is None:
+            out.append(None)
+            continue
+        cuts = (int(g[1] + g[2]), int(g[3] + g[4]), int(g[5] + g[6]), int(g[7] + g[8]))
+        frame = int(g[0]) if g[0] else NO_FRAME
+        out.append((frame, cuts, g[9] != "") if max(cuts) <= CUT_MAX and frame < 1 << 31 else None)
+    return out
+
+
+def _candidate(item: Any) -> bool:
+    if not isinstance(item, list) or len(item) < 4 or item[0] != "pdq" or type(item[3]) is not str:
+        return False
     value, quality = item[1], item[2]
-    if not isinstance(value, str) or not _HEX64.fullmatch(value):
-        return None
-    if quality is not None and not (isinstance(quality, int) and not isinstance(quality, bool) and 0 <= quality <= 100):
-        return None
-    return _parse(item[3])
+    return (type(value) is str and _HEX64.fullmatch(value) is not None
+            and (quality is None or (type(quality) is int and 0 <= quality <= 100)))
 
 
 def _split(signals_json: str) -> tuple[str, bytes] | None:
     items = json.loads(signals_json)
-    kept, hashes, quality, cuts, mirrored, frames = [], [], [], [], [], []
-    for item in items:
-        found = _packable(item)
-        if found is None:
-            kept.append(item)
-            continue
-        hashes.append(item[1])
-        quality.append(QUALITY_UNKNOWN if item[2] is None else item[2])
-        frames.append(found[0])
-        cuts.append(found[1])
-        mirrored.append(found[2])
-    if not hashes:
+    candidates = [k for k, item in enumerate(items) if _candidate(item)]
+    parsed = _parse([items[k][3] for k in candidates])
+    chosen = [(k, p) for k, p in zip(candidates, parsed, strict=True) if p is not None]
+    if not chosen:
         return None
-    n = len(hashes)
-    arrays = WindowArrays(np.frombuffer(bytes.fromhex("".join(hashes)), np.uint8).reshape(n, 32),
-                          np.asarray(quality, np.int16), np.asarray(cuts, np.uint16).reshape(n, 4),
-                          np.asarray(mirrored, bool), np.asarray(frames, np.int64))
+    packed = {k for k, _ in chosen}
+    kept = [item for k, item in enumerate(items) if k not in packed]
+    n = len(chosen)
+    hashes = bytes.fromhex("".join(items[k][1] for k, _ in chosen))
+    quality = [QUALITY_UNKNOWN if items[k][2] is None else items[k][2] for k, _ in chosen]
+    arrays = WindowArrays(np.frombuffer(hashes, np.uint8).reshape(n, 32), np.array(quality, np.int16),
+                          np.array([p[1] for _, p in chosen], np.uint16).reshape(n, 4),
+                          np.array([p[2] for _, p in chosen], bool), np.array([p[0] for _, p in chosen], np.int64))
     return json.dumps(kept, ensure_ascii=False, separators=(",", ":")), pack(arrays)
 
 
