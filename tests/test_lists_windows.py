@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from benign_corpus import edit_rng, make_edits
 from vigil.errors import InvalidValue, StoreUnusable, UsageError
-from vigil.lists import Record, Signal, import_records, iter_records, revoke
+from vigil.lists import Record, Signal, export_list, import_file, import_records, iter_records, revoke
 from vigil.lists.compiled import CACHE_FORMAT, load_compiled
 from vigil.lists.rows import prepare
 from vigil.lists.windows import split_windows, window_signals
@@ -271,3 +271,19 @@ def test_a_cache_of_the_earlier_format_is_rebuilt(store: Store, corpus: tuple[li
     (folder / "meta.json").write_text(json.dumps(meta))
     assert _matches(store, queries) == expected
     assert json.loads((folder / "meta.json").read_text())["format"] == CACHE_FORMAT
+
+
+@pytest.mark.parametrize("fmt", ["vics", "ncmec", "stopncii", "threatexchange"])
+def test_exports_carry_each_medium_s_own_hashes_and_import_again(
+        store: Store, tmp_path: Path, fmt: str, corpus: tuple[list[Record], list[Query]]) -> None:
+    records, _ = corpus
+    import_records(store, "media", records)
+    path = tmp_path / f"media.{fmt}"
+    with path.open("wb") as out:
+        written = export_list(store, "media", fmt, out)
+    assert written == len(records)
+    import_file(store, path, "copy")  # (StopNCII and ThreatExchange files hold a record a hash)
+    own = {(s.type, s.value) for r in records for s in r.signals if s.derived is None}
+    exported = {(s.type, s.value) for r in iter_records(store, "copy") for s in r.signals}
+    assert exported <= own and {v for t, v in own if t == "pdq"} <= {v for t, v in exported if t == "pdq"}
+    assert all(s.derived is None for r in iter_records(store, "copy") for s in r.signals)
