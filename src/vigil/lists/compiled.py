@@ -165,6 +165,7 @@ class _Builder:
         self.exact_pk: dict[str, list[int]] = {t: [] for t in self.exact_width}
         # PDQ rows: JSON items gather in lists, packed windows arrive as arrays; both go to chunks in order.
         self.pdq_chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._consolidated = 0
         self.pdq_hex: list[str] = []
         self.pdq_pk: list[int] = []
         self.pdq_quality: list[int] = []
@@ -189,6 +190,16 @@ class _Builder:
             self.pdq_chunks.append((_bits(self.pdq_hex), np.asarray(self.pdq_pk, np.int64),
                                     np.asarray(self.pdq_quality, np.int16), np.asarray(self.pdq_tag, np.uint64)))
             self.pdq_hex, self.pdq_pk, self.pdq_quality, self.pdq_tag = [], [], [], []
+
+    def consolidate(self) -> None:
+        """One chunk of what the batch added (two small arrays an entry otherwise: a million of them
+        for a list of a million photos)."""
+        self._flush()
+        fresh = self.pdq_chunks[self._consolidated:]
+        if len(fresh) > 1:
+            self.pdq_chunks[self._consolidated:] = [
+                tuple(np.concatenate([c[k] for c in fresh]) for k in range(4))]  # type: ignore[list-item]
+        self._consolidated = len(self.pdq_chunks)
 
     def add(self, pk: int, signals: list[list[object]], windows: bytes | None = None) -> None:
         for item in signals:
@@ -289,6 +300,7 @@ def compile_list(store: Store, list_id: int, version: int,
                 break
             for pk, signals, windows in rows:
                 builder.add(pk, orjson.loads(signals), windows)
+            builder.consolidate()
             last = rows[-1][0]
             if on_rows is not None:
                 on_rows(len(rows))
