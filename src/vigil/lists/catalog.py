@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InputUnusable, NotFound, UsageError
@@ -17,6 +17,7 @@ from ..store.schema import entries, imports, lists
 from .model import Record, signals_from_json
 from .provenance import now, record_action
 from .settings import ListSettings
+from .windows import window_signals
 
 __all__ = [
     "ListKind",
@@ -194,14 +195,19 @@ def update_settings(store: Store, name: str, *, settings: ListSettings | Mapping
         return change_list(conn, get_list(conn, name), settings=settings, source=source, kind=kind)
 
 
-def iter_records(store: Store, name: str, *, include_revoked: bool = True,
+def iter_records(store: Store, name: str, *, include_revoked: bool = True, derived: bool = True,
                  batch: int = 10_000) -> Iterator[Record]:
-    """Every entry of a list as a record, in insertion order, in bounded memory."""
+    """Every entry of a list as a record, in insertion order, in bounded memory.
+
+    ``derived=False`` leaves out the derived windows of media-backed entries (not even read), as
+    exports do.
+    """
+    windows_column = entries.c.windows if derived else null().label("windows")
     with store.connect() as conn:
         info = get_list(conn, name)
         last = -1
         while True:
-            query = (select(entries.c.pk, entries.c.entry_id, entries.c.signals, entries.c.category,
+            query = (select(entries.c.pk, entries.c.entry_id, entries.c.signals, windows_column, entries.c.category,
                             entries.c.category_scheme, entries.c.meta, entries.c.revoked)
                      .where(entries.c.list_id == info.id, entries.c.pk > last)
                      .order_by(entries.c.pk).limit(batch))
@@ -211,7 +217,10 @@ def iter_records(store: Store, name: str, *, include_revoked: bool = True,
             if not rows:
                 return
             for r in rows:
-                yield Record(r.entry_id, signals_from_json(r.signals), r.category, r.category_scheme,
+                signals = signals_from_json(r.signals)
+                if not derived:
+                    signals = [s for s in signals if s.derived is None]
+                yield Record(r.entry_id, signals + window_signals(r.windows), r.category, r.category_scheme,
                              json.loads(r.meta), bool(r.revoked))
             last = rows[-1].pk
 

@@ -17,25 +17,76 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import orjson
 from sqlalchemy import select
 
-from ..errors import CacheUnreadable, IndexCorrupt
+from ..errors import CacheUnreadable, IndexCorrupt, UsageError
 from ..index.exact import ExactIndex
 from ..index.pdq import PdqIndex
 from ..index.vpdq import VideoFrames
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.views import Window, parse_frame_window
+from ..signals.views import Window, frame_window_label, parse_frame_window
 from ..signals.vpdq_type import parse_line
 from ..store import Store
 from ..store.schema import entries
+from ..store.windows import WindowArrays, unpack
+from .windows import window_of
 
-__all__ = ["CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
+__all__ = ["ByTag", "CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: a PDQ row's window packed in its tag (1 kept every derived label as text)
 _BATCH = 20_000
+
+# A PDQ row's tag says what the row's hash is of, in one uint64 (no label text: a list from media has
+# a label for nearly every window, as many as it has rows). 0: the media's own hash. Otherwise the top
+# two bits say which kind: a window of a photo (its four cuts in tenths of a percent in bits 0-39, 10
+# bits each from the left; bit 40 set when mirrored), a window of a video's frame (the same, and the
+# frame's number in bits 41-61), or another derived label (its number in ``labels``).
+_KIND_SHIFT = 62
+_WINDOW, _FRAME_WINDOW, _OTHER = 1, 2, 3
+_MIRRORED_BIT = 40
+_FRAME_SHIFT = 41
+_FRAME_LIMIT = 1 << (_KIND_SHIFT - _FRAME_SHIFT)
+_CUT = (1 << 10) - 1
+
+T = TypeVar("T")
+
+
+class ByTag(Generic[T]):
+    """What a row's tag (``pdq_tag[row]``) says, decoded when asked: ``comp.windows[tag]``."""
+
+    __slots__ = ("_decode", "_memo")
+
+    def __init__(self, decode: Callable[[int], T]) -> None:
+        self._decode = decode
+        self._memo: dict[int, T] = {}
+
+    def __getitem__(self, tag: int | np.integer) -> T:
+        key = int(tag)
+        try:
+            return self._memo[key]
+        except KeyError:
+            if len(self._memo) >= 1 << 16:
+                self._memo.clear()
+            value = self._memo[key] = self._decode(key)
+            return value
+
+    def __iter__(self) -> Iterator[T]:
+        raise UsageError("tags are not numbered from 0: look one up by a row's pdq_tag "
+                        "(CompiledList.has_windows says whether there are any)")
+
+
+def _tag_window(tag: int) -> tuple[int, Window] | None:
+    """(frame or -1, window) a window's tag packs; None for any other tag."""
+    kind = tag >> _KIND_SHIFT
+    if kind not in (_WINDOW, _FRAME_WINDOW):
+        return None
+    cuts = [(tag >> shift) & _CUT for shift in (0, 10, 20, 30)]
+    frame = (tag >> _FRAME_SHIFT) & (_FRAME_LIMIT - 1) if kind == _FRAME_WINDOW else -1
+    return frame, window_of(cuts, bool(tag >> _MIRRORED_BIT & 1))
 
 
 @dataclass
@@ -45,22 +96,52 @@ class CompiledList:
     exact: dict[str, ExactIndex] = field(default_factory=dict)
     exact_pk: dict[str, np.ndarray] = field(default_factory=dict)  # per type: input row -> entry pk
     pdq: PdqIndex | None = None
-    pdq_pk: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # index row -> entry pk
-    pdq_quality: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))  # -1: not known
-    pdq_tag: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # 0: the media's own hash
-    tags: list[str] = field(default_factory=lambda: [""])  # tag number -> derived label, as stored
+    pdq_pk: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # index row -> entry pk (int32 or 64)
+    pdq_quality: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))  # -1: not known
+    pdq_tag: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))  # 0: the media's own hash (see _KIND)
+    labels: list[str] = field(default_factory=list)  # derived labels no tag packs, by number
+    has_windows: bool = False  # some row is a window of a photo
+    has_frame_windows: bool = False  # some row is a window of a video's frame
     videos: VideoFrames | None = None
     video_pk: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
-    @functools.cached_property
-    def windows(self) -> list[Window | None]:
-        """Tag number -> the window a derived label names (read once: the label is how a list stores it)."""
-        return [Window.parse(tag) for tag in self.tags]
+    def _label(self, tag: int) -> str:
+        if tag == 0:
+            return ""
+        if tag >> _KIND_SHIFT == _OTHER:
+            return self.labels[tag & ((1 << _KIND_SHIFT) - 1)]
+        found = _tag_window(tag)
+        if found is None:
+            raise IndexCorrupt(f"compiled list {self.list_id}: a PDQ row's tag {tag:#x} is of no kind")
+        frame, window = found
+        return window.label if frame < 0 else frame_window_label(frame, window)
+
+    def _window(self, tag: int) -> Window | None:
+        if tag >> _KIND_SHIFT == _OTHER:
+            return Window.parse(self._label(tag))
+        found = _tag_window(tag)
+        return found[1] if found is not None and found[0] < 0 else None
+
+    def _frame_window(self, tag: int) -> tuple[int, Window] | None:
+        if tag >> _KIND_SHIFT == _OTHER:
+            return parse_frame_window(self._label(tag))
+        found = _tag_window(tag)
+        return found if found is not None and found[0] >= 0 else None
 
     @functools.cached_property
-    def frame_windows(self) -> list[tuple[int, Window] | None]:
-        """Tag number -> the (frame, window) a listed video's frame-window label names, else None."""
-        return [parse_frame_window(tag) for tag in self.tags]
+    def tags(self) -> ByTag[str]:
+        """Tag -> the derived label a list stores ("" for the media's own hash)."""
+        return ByTag(self._label)
+
+    @functools.cached_property
+    def windows(self) -> ByTag[Window | None]:
+        """Tag -> the window of a photo it names, else None."""
+        return ByTag(self._window)
+
+    @functools.cached_property
+    def frame_windows(self) -> ByTag[tuple[int, Window] | None]:
+        """Tag -> the (frame, window) of a listed video's frame it names, else None."""
+        return ByTag(self._frame_window)
 
     @property
     def nbytes(self) -> int:
@@ -82,19 +163,45 @@ class _Builder:
         self.exact_width = {s.name: (s.hex_digits or 0) // 2 for s in SIGNALS.indexed_by(IndexKind.EXACT)}
         self.exact_hex: dict[str, list[str]] = {t: [] for t in self.exact_width}
         self.exact_pk: dict[str, list[int]] = {t: [] for t in self.exact_width}
-        self.pdq_chunks: list[np.ndarray] = []
+        # PDQ rows: JSON items gather in lists, packed windows arrive as arrays; both go to chunks in order.
+        self.pdq_chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._consolidated = 0
         self.pdq_hex: list[str] = []
         self.pdq_pk: list[int] = []
         self.pdq_quality: list[int] = []
         self.pdq_tag: list[int] = []
-        self.tags: dict[str, int] = {"": 0}
+        self.labels: dict[str, int] = {}
         self.frame_hex: list[str] = []
         self.frame_chunks: list[np.ndarray] = []
         self.frame_quality: list[int] = []
         self.video_lengths: list[int] = []
         self.video_pk: list[int] = []
 
-    def add(self, pk: int, signals: list[list[object]]) -> None:
+    def _tag(self, derived: object) -> int:
+        """The tag of a derived label kept as a JSON item (one the store could not pack)."""
+        if derived is None or derived == "":
+            return 0
+        label = str(derived)
+        number = self.labels.setdefault(label, len(self.labels))
+        return _OTHER << _KIND_SHIFT | number
+
+    def _flush(self) -> None:
+        if self.pdq_hex:
+            self.pdq_chunks.append((_bits(self.pdq_hex), np.asarray(self.pdq_pk, np.int64),
+                                    np.asarray(self.pdq_quality, np.int16), np.asarray(self.pdq_tag, np.uint64)))
+            self.pdq_hex, self.pdq_pk, self.pdq_quality, self.pdq_tag = [], [], [], []
+
+    def consolidate(self) -> None:
+        """One chunk of what the batch added (two small arrays an entry otherwise: a million of them
+        for a list of a million photos)."""
+        self._flush()
+        fresh = self.pdq_chunks[self._consolidated:]
+        if len(fresh) > 1:
+            self.pdq_chunks[self._consolidated:] = [
+                tuple(np.concatenate([c[k] for c in fresh]) for k in range(4))]  # type: ignore[list-item]
+        self._consolidated = len(self.pdq_chunks)
+
+    def add(self, pk: int, signals: list[list[object]], windows: bytes | None = None) -> None:
         for item in signals:
             kind = str(item[0])
             value = str(item[1])
@@ -107,10 +214,9 @@ class _Builder:
                 self.pdq_hex.append(value)
                 self.pdq_pk.append(pk)
                 self.pdq_quality.append(-1 if quality is None else int(quality))  # type: ignore[call-overload]
-                self.pdq_tag.append(self.tags.setdefault(str(derived or ""), len(self.tags)))
+                self.pdq_tag.append(self._tag(derived))
                 if len(self.pdq_hex) >= _BATCH:
-                    self.pdq_chunks.append(_bits(self.pdq_hex))
-                    self.pdq_hex = []
+                    self._flush()
             elif kind == VPDQ.name:
                 lines = value.splitlines()
                 for line in lines:
@@ -122,6 +228,22 @@ class _Builder:
                     self.frame_hex = []
                 self.video_lengths.append(len(lines))
                 self.video_pk.append(pk)
+        if windows is not None:
+            self._flush()
+            w = unpack(windows)
+            self.pdq_chunks.append((w.hashes, np.full(len(w), pk, np.int64), w.quality, self._window_tags(w)))
+
+    def _window_tags(self, w: WindowArrays) -> np.ndarray:
+        cuts = w.cuts.astype(np.uint64)
+        geometry = (cuts[:, 0] | cuts[:, 1] << np.uint64(10) | cuts[:, 2] << np.uint64(20)
+                    | cuts[:, 3] << np.uint64(30) | w.mirrored.astype(np.uint64) << np.uint64(_MIRRORED_BIT))
+        frame = w.frame
+        tags: np.ndarray = np.where(frame >= 0, np.uint64(_FRAME_WINDOW << _KIND_SHIFT)
+                                    | (np.maximum(frame, 0).astype(np.uint64) << np.uint64(_FRAME_SHIFT)),
+                                    np.uint64(_WINDOW << _KIND_SHIFT)) | geometry
+        for k in np.flatnonzero(frame >= _FRAME_LIMIT).tolist():  # past the tag's frame bits: kept as a label
+            tags[k] = self._tag(frame_window_label(int(frame[k]), window_of(w.cuts[k].tolist(), bool(w.mirrored[k]))))
+        return tags
 
     def finish(self, list_id: int, version: int) -> CompiledList:
         out = CompiledList(list_id, version)
@@ -129,15 +251,23 @@ class _Builder:
             if self.exact_hex[kind]:
                 out.exact[kind] = ExactIndex.build(self.exact_hex[kind], width)
                 out.exact_pk[kind] = np.asarray(self.exact_pk[kind], dtype=np.int64)
-        self.pdq_chunks.append(_bits(self.pdq_hex))
-        pdq_bits = np.concatenate(self.pdq_chunks)
-        if len(pdq_bits):
+        self._flush()
+        if self.pdq_chunks:
+            pdq_bits = np.concatenate([c[0] for c in self.pdq_chunks])
+            pks = np.concatenate([c[1] for c in self.pdq_chunks])
+            quality = np.concatenate([c[2] for c in self.pdq_chunks])
+            tags = np.concatenate([c[3] for c in self.pdq_chunks])
+            self.pdq_chunks = []
             index, order = PdqIndex.build(pdq_bits)
+            del pdq_bits
             out.pdq = index
-            out.pdq_pk = np.asarray(self.pdq_pk, dtype=np.int64)[order]
-            out.pdq_quality = np.asarray(self.pdq_quality, dtype=np.int16)[order]
-            out.pdq_tag = np.asarray(self.pdq_tag, dtype=np.int32)[order]
-            out.tags = [label for label, _ in sorted(self.tags.items(), key=lambda kv: kv[1])]
+            out.pdq_pk = pks.astype(np.int32 if int(pks.max()) < 1 << 31 else np.int64)[order]
+            out.pdq_quality = quality.astype(np.int8)[order]
+            out.pdq_tag = tags[order]
+            out.labels = [label for label, _ in sorted(self.labels.items(), key=lambda kv: kv[1])]
+            kinds = set((np.unique(tags >> np.uint64(_KIND_SHIFT))).tolist())
+            out.has_windows = _WINDOW in kinds or any(Window.parse(label) for label in out.labels)
+            out.has_frame_windows = _FRAME_WINDOW in kinds or any(parse_frame_window(label) for label in out.labels)
         self.frame_chunks.append(_bits(self.frame_hex))
         frame_bits = np.concatenate(self.frame_chunks)
         if len(frame_bits):
@@ -164,12 +294,13 @@ def compile_list(store: Store, list_id: int, version: int,
     last = -1
     with store.connect() as conn:
         while True:
-            rows = conn.execute(select(entries.c.pk, entries.c.signals).where(
+            rows = conn.execute(select(entries.c.pk, entries.c.signals, entries.c.windows).where(
                 entries.c.list_id == list_id, entries.c.pk > last).order_by(entries.c.pk).limit(_BATCH)).all()
             if not rows:
                 break
-            for pk, signals in rows:
-                builder.add(pk, orjson.loads(signals))
+            for pk, signals, windows in rows:
+                builder.add(pk, orjson.loads(signals), windows)
+            builder.consolidate()
             last = rows[-1][0]
             if on_rows is not None:
                 on_rows(len(rows))
@@ -201,7 +332,8 @@ def _save(compiled: CompiledList, folder: Path) -> None:
             np.save(tmp / "video_pk.npy", compiled.video_pk)
         meta = {"format": CACHE_FORMAT, "list_id": compiled.list_id, "version": compiled.version,
                 "exact": sorted(compiled.exact), "pdq": compiled.pdq is not None,
-                "videos": compiled.videos is not None, "tags": compiled.tags}
+                "videos": compiled.videos is not None, "labels": compiled.labels,
+                "has_windows": compiled.has_windows, "has_frame_windows": compiled.has_frame_windows}
         (tmp / "meta.json").write_text(json.dumps(meta))
         try:
             os.rename(tmp, folder)
@@ -218,7 +350,8 @@ def _load(folder: Path) -> CompiledList:
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("format") != CACHE_FORMAT:
             raise CacheUnreadable(f"index cache {folder} is of another format")
-        out = CompiledList(meta["list_id"], meta["version"], tags=list(meta["tags"]))
+        out = CompiledList(meta["list_id"], meta["version"], labels=list(meta["labels"]),
+                           has_windows=bool(meta["has_windows"]), has_frame_windows=bool(meta["has_frame_windows"]))
 
         def arr(name: str) -> np.ndarray:
             loaded: np.ndarray = np.load(folder / name, mmap_mode="r")

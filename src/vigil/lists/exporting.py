@@ -27,8 +27,7 @@ def export_list(store: Store, name: str, format: str, out: BinaryIO) -> int:
 
     def records() -> Iterator[Record]:
         nonlocal written
-        for record in iter_records(store, name, include_revoked=fmt.carries_revocations):
-            record.signals = [s for s in record.signals if s.derived is None]
+        for record in iter_records(store, name, include_revoked=fmt.carries_revocations, derived=False):
             written += 1
             yield record
 

@@ -59,14 +59,15 @@ class ImportResult:
         return text
 
 
-def _matchable(signals_json: str) -> str:
-    """The matchable part of a signals list: when it changes, match indexes must be rebuilt."""
+def _matchable(signals_json: str, windows: bytes | None) -> tuple[str, bytes | None]:
+    """The matchable part of an entry's signals: when it changes, match indexes must be rebuilt
+    (derived windows are PDQ hashes: all matchable)."""
     items = [s for s in json.loads(signals_json) if s[0] in SIGNALS]
-    return json.dumps(items, sort_keys=True)
+    return json.dumps(items, sort_keys=True), None if windows is None else bytes(windows)
 
 
-_INSERT_COLUMNS = ("list_id", "entry_id", "category", "category_scheme", "meta", "signals", "content_hash",
-                   "revoked", "first_import_id", "last_import_id")
+_INSERT_COLUMNS = ("list_id", "entry_id", "category", "category_scheme", "meta", "signals", "windows",
+                   "content_hash", "revoked", "first_import_id", "last_import_id")
 
 
 def _insert_sql(conn: Connection) -> str:
@@ -81,14 +82,15 @@ def _apply(conn: Connection, list_id: int, act: Action, batch: list[Row]) -> Non
     for row in batch:  # the same id twice in a file: the later record wins
         latest[row.entry_id] = row
     existing = {old.entry_id: old for old in conn.execute(
-        select(entries.c.entry_id, entries.c.pk, entries.c.content_hash, entries.c.revoked, entries.c.signals)
+        select(entries.c.entry_id, entries.c.pk, entries.c.content_hash, entries.c.revoked, entries.c.signals,
+               entries.c.windows)
         .where(entries.c.list_id == list_id, entries.c.entry_id.in_(list(latest))))}
     new_rows: list[tuple[object, ...]] = []
     for entry_id, row in latest.items():
         old = existing.get(entry_id)
         if old is None:
             new_rows.append((list_id, entry_id, row.category, row.category_scheme, row.meta_json, row.signals_json,
-                             row.digest, row.revoked, act.id, act.id))
+                             row.windows, row.digest, row.revoked, act.id, act.id))
             if row.revoked:
                 act.revoked += 1
             else:
@@ -108,12 +110,14 @@ def _apply(conn: Connection, list_id: int, act: Action, batch: list[Row]) -> Non
             continue
         conn.execute(update(entries).where(entries.c.pk == old.pk).values(
             category=row.category, category_scheme=row.category_scheme, meta=row.meta_json,
-            signals=row.signals_json, content_hash=row.digest, revoked=row.revoked, last_import_id=act.id))
+            signals=row.signals_json, windows=row.windows, content_hash=row.digest, revoked=row.revoked,
+            last_import_id=act.id))
         if row.revoked and not old.revoked and row.digest == old.content_hash:
             act.revoked += 1
         else:
             act.updated += 1
-        if row.digest != old.content_hash and _matchable(row.signals_json) != _matchable(old.signals):
+        if row.digest != old.content_hash and (
+                _matchable(row.signals_json, row.windows) != _matchable(old.signals, old.windows)):
             act.content_changed = True
     if new_rows:
         conn.exec_driver_sql(_insert_sql(conn), new_rows)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from ..signals import SIGNALS
 from .model import Record, metadata_to_json, signals_to_json
+from .windows import split_windows
 
 __all__ = ["BATCH", "PreparedRows", "Row", "prepare", "prepared_batches"]
 
@@ -23,7 +24,8 @@ class Row(NamedTuple):
     category: str | None
     category_scheme: str | None
     meta_json: str
-    signals_json: str
+    signals_json: str  # the signals kept as JSON items: all but the derived windows
+    windows: bytes | None  # the derived windows, packed (vigil.store.windows)
     digest: str  # of what the entry says (not its id, not whether it is revoked)
     revoked: bool
     tombstone: bool  # a deletion notice: an id and nothing else
@@ -31,11 +33,16 @@ class Row(NamedTuple):
 
 
 def prepare(record: Record) -> Row:
+    # The digest is of every signal as JSON, as before windows were packed: stores made then say
+    # "unchanged" to the same records now.
     signals_json = signals_to_json(record.signals)
     meta_json = metadata_to_json(record.metadata)
     text = "\x00".join((signals_json, record.category or "", record.category_scheme or "", meta_json))
     digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-    return Row(record.id, record.category, record.category_scheme, meta_json, signals_json, digest,
+    kept, windows = split_windows(record.signals)
+    if windows is not None:
+        signals_json = signals_to_json(kept)
+    return Row(record.id, record.category, record.category_scheme, meta_json, signals_json, windows, digest,
                record.revoked, record.revoked and not record.signals,
                any(s.type in SIGNALS for s in record.signals))
 

@@ -166,8 +166,7 @@ class Matcher:
     def wants_windows(self) -> bool:
         """Whether some list holds derived windows (media-backed, of photos or of video frames):
         queries then bring theirs."""
-        return any(window is not None for comp in self.compiled for window in comp.windows) or any(
-            frame_window is not None for comp in self.compiled for frame_window in comp.frame_windows)
+        return any(comp.has_windows or comp.has_frame_windows for comp in self.compiled)
 
     def match(self, query: Query) -> QueryResult:
         return self.match_many([query])[0]
@@ -282,7 +281,7 @@ class Matcher:
         ``WINDOW_FRAMES_PERCENT`` of its frames that have windows match so, and two of them at least
         (bench/results/video_recall.md: a crop cuts away corners, and a frame of smooth or moving
         content keeps too few agreeing windows, so the 80% frames must reach whole is out of reach)."""
-        if comp.pdq is None or all(fw is None for fw in comp.frame_windows):
+        if comp.pdq is None or not comp.has_frame_windows:
             return
         s = info.settings
         asked = [(i, w) for i, q in enumerate(queries) for w in q.vpdq_windows if w.quality >= s.pdq_quality]

@@ -3,7 +3,9 @@
 Signals are kept on the entry as JSON rather than one row each: an import writes one
 row per entry (measured: three times the speed of a signals table on SQLite), and
 matching never searches the database — it searches compiled indexes (``vigil.index``)
-that are rebuilt when a list's ``content_version`` changes.
+that are rebuilt when a list's ``content_version`` changes. The derived windows of a
+media-backed entry (100-250 a photo) are packed into one binary value beside them
+(``vigil.store.windows``: 38 bytes a window, where a JSON item took 115 in SQLite).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -76,6 +79,7 @@ entries = Table(
     Column("category_scheme", String(100), nullable=True),
     Column("meta", Text, nullable=False),  # JSON object, the source's free metadata
     Column("signals", Text, nullable=False),  # JSON list of [type, value, quality?, derived?]
+    Column("windows", LargeBinary, nullable=True),  # derived windows, packed (store.windows); NULL: none
     Column("content_hash", String(40), nullable=False),  # sha1 of the canonical content: unchanged → skip
     Column("revoked", Boolean, nullable=False),
     Column("first_import_id", Integer, ForeignKey("imports.id"), nullable=False),
