@@ -146,13 +146,18 @@ class _Regions:
             return _pdqcore.dihedral_from_luma(self._luma[top:bottom, left:right])
         return dihedral_rgb(self._rgb[top:bottom, left:right])
 
-    def hash_many(self, boxes: Sequence[Box], mirrored: bool,
-                  min_quality: int = 0) -> list[tuple[str, str | None, int]]:
+    def hash_many(self, boxes: Sequence[Box], mirrored: bool, min_quality: int = 0,
+                  scale: int = 1) -> list[tuple[str, str | None, int]]:
         """(hash, hash mirrored left to right if asked, quality) of each box; a box under
-        ``min_quality`` may get PDQ's zero hashes in place of its own (callers drop it anyway)."""
+        ``min_quality`` may get PDQ's zero hashes in place of its own (callers drop it anyway).
+        ``scale`` > 1: boxes large enough hashed from the means of ``scale`` x ``scale`` blocks, as
+        fast mode hashes photos (``_pdqbatch.hash_boxes_reduced``: within a few bits of exact)."""
         if self._luma is not None and boxes and _pdqbatch.agrees():
-            hashes, flipped, quality = _pdqbatch.hash_boxes(self._luma, np.array(boxes, np.int64),
-                                                            min_quality=min_quality, mirrored=mirrored)
+            array = np.array(boxes, np.int64)
+            hashes, flipped, quality = (
+                _pdqbatch.hash_boxes_reduced(self._luma, array, scale, min_quality=min_quality, mirrored=mirrored,
+                                             min_blocks=_QUERY_WINDOW_MIN_BLOCKS) if scale > 1 else
+                _pdqbatch.hash_boxes(self._luma, array, min_quality=min_quality, mirrored=mirrored))
             return [(hashes[k], flipped[k] if flipped is not None else None, int(quality[k]))
                     for k in range(len(boxes))]
         out: list[tuple[str, str | None, int]] = []
@@ -164,6 +169,14 @@ class _Regions:
                 hexhash, q = self.hash(box)
                 out.append((hexhash, None, q))
         return out
+
+
+# A query's windows (looked up within PDQ's 31 bits, their copies already re-encoded, resized and
+# cropped) are hashed from the means of 2 x 2 blocks where PDQ's filter spans at least a block:
+# measured on the scan bench's photos, within 1.4 bits of the exact hash on average (99% within 8),
+# at a third of the cost. A listed photo's windows are hashed exactly.
+_QUERY_WINDOW_SCALE = 2
+_QUERY_WINDOW_MIN_BLOCKS = 1.0
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -641,7 +654,8 @@ def _windows(rgb: np.ndarray, mirrored: bool, sides: Sequence[int],
     hashed: set[str] = set()
     # Every window of the photo in one call, the mirror image's hash from the same DCT.
     for window, (hexhash, flipped, quality) in zip(
-            boxes.values(), regions.hash_many(list(boxes), mirrored, WINDOW_MIN_QUALITY), strict=True):
+            boxes.values(), regions.hash_many(list(boxes), mirrored, WINDOW_MIN_QUALITY,
+                                              _QUERY_WINDOW_SCALE if mirrored else 1), strict=True):
         # Corners a pixel apart at two scales span windows with one hash: it is kept once.
         if quality < WINDOW_MIN_QUALITY or hexhash in hashed:
             continue
