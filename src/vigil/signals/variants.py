@@ -173,8 +173,9 @@ class _Regions:
 
 # A query's windows (looked up within PDQ's 31 bits, their copies already re-encoded, resized and
 # cropped) are hashed from the means of 2 x 2 blocks where PDQ's filter spans at least a block:
-# measured on the scan bench's photos, within 1.4 bits of the exact hash on average (99% within 8),
-# at a third of the cost. A listed photo's windows are hashed exactly.
+# measured on the scan bench's camera photos, 1.7 bits from the exact hash on average (99% within 8),
+# screenshots' text further (4 bits, 99% within 26), at a third of the cost (bench/results/scan_speed.md).
+# A listed photo's windows are hashed exactly.
 _QUERY_WINDOW_SCALE = 2
 _QUERY_WINDOW_MIN_BLOCKS = 1.0
 
