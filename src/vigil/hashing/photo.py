@@ -20,7 +20,7 @@ from PIL import Image
 from ..media.limits import DEFAULT_LIMITS, Limits
 from ..media.photo import decode_rgb, open_photo
 from ..signals.mode import Mode
-from ..signals.pdq import DIHEDRAL_NAMES, PdqHash, hash_decoded, reduction
+from ..signals.pdq import DIHEDRAL_NAMES, PdqHash, hash_decoded, photo_luma, reduction
 from ..signals.views import Box, View
 
 if TYPE_CHECKING:
@@ -95,10 +95,13 @@ def hash_photo(
     orientation = _orientation(image) if keep_pixels else 1
     rgb = decode_rgb(image, reduce=reduce)
     kept = {"pixels": rgb, "orientation": orientation} if keep_pixels else {}
-    plain, orientations = hash_decoded(rgb, width, height, reduce, dihedral=dihedral)
     if not (variants or derived or windows):
+        plain, orientations = hash_decoded(rgb, width, height, reduce, dihedral=dihedral)
         return PhotoHashes(plain, orientations, **kept)  # type: ignore[arg-type]
     from ..signals import variants as _variants  # numba's kernels with them: only for photos that need them
+
+    luma = photo_luma(rgb)  # PDQ's, the variants' and the windows' alike: computed once
+    plain, orientations = hash_decoded(rgb, width, height, reduce, dihedral=dihedral, luma=luma)
 
     # Query variants and query windows both trim to the same content boxes: found once.
     boxes = _variants.content_boxes(rgb) if variants or windows else None
@@ -109,22 +112,22 @@ def hash_photo(
     return PhotoHashes(
         plain,
         orientations,
-        full_size(_variants.query_variants(rgb, boxes)) if variants else None,
-        _variants.media_signals(rgb) if derived else None,
-        full_size(_query_windows(rgb, boxes or [], mode)) if windows else None,
+        full_size(_variants.query_variants(rgb, boxes, luma=luma)) if variants else None,
+        _variants.media_signals(rgb, luma=luma) if derived else None,
+        full_size(_query_windows(rgb, boxes or [], mode, luma)) if windows else None,
         **kept,  # type: ignore[arg-type]
     )
 
 
-def _query_windows(rgb: np.ndarray, boxes: list[Box], mode: Mode) -> list[Variant]:
-    """``query_windows`` of the decode, or in fast mode of a copy reduced to ``WINDOW_QUERY_SIDE``
-    (box filter); the trimmed boxes named in the decode's pixels either way."""
+def _query_windows(rgb: np.ndarray, boxes: list[Box], mode: Mode, luma: np.ndarray) -> list[Variant]:
+    """``query_windows`` of the decode (``luma``: its PDQ luma), or in fast mode of a copy reduced to
+    ``WINDOW_QUERY_SIDE`` (box filter); the trimmed boxes named in the decode's pixels either way."""
     from ..signals import variants as _variants
 
     h, w = rgb.shape[:2]
     side = WINDOW_QUERY_SIDE
     if mode is not Mode.FAST or not side or max(h, w) <= side:
-        return _variants.query_windows(rgb, boxes)
+        return _variants.query_windows(rgb, boxes, luma=luma)
     scale = side / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))

@@ -34,6 +34,7 @@ __all__ = [
     "dihedral_rgb",
     "hash_photo",
     "hash_decoded",
+    "photo_luma",
     "reduction",
     "distance",
     "is_pdq_hex",
@@ -102,14 +103,29 @@ def warm_up(*, kernels: bool = True) -> None:
         _pdqcore.hash_from_luma(_pdqcore.luma_like_pdqhash(tiny))
 
 
-def hash_decoded(rgb: np.ndarray, width: int, height: int, reduce: int, *,
-                 dihedral: bool = False) -> tuple[PdqHash, dict[str, str] | None]:
+def photo_luma(rgb: np.ndarray) -> np.ndarray:
+    """PDQ's luma of an RGB photo (float32, as ``pdqhash.compute`` makes it): computed once, it can be
+    given to :func:`hash_decoded` and to ``variants``' functions of the same pixels."""
+    return _pdqfast.luma_like_pdqhash(np.ascontiguousarray(rgb))
+
+
+def hash_decoded(rgb: np.ndarray, width: int, height: int, reduce: int, *, dihedral: bool = False,
+                 luma: np.ndarray | None = None) -> tuple[PdqHash, dict[str, str] | None]:
     """PDQ (and, if asked, the eight dihedral hashes) of a photo of ``width`` x ``height`` decoded
     to ``rgb`` at 1/``reduce`` of its size: exact when ``reduce`` is 1, else PDQ's downscale filter
-    mapped onto the reduced pixels (fast mode)."""
+    mapped onto the reduced pixels (fast mode). ``luma``: :func:`photo_luma` of ``rgb``, if the
+    caller has it."""
     if reduce == 1:
-        return hash_rgb(rgb), dihedral_rgb(rgb)[0] if dihedral else None
-    b64 = _pdqfast.buffer64_from_reduced(_pdqfast.luma_like_pdqhash(rgb), width, height, reduce)
+        if not _pdqcheck.AVAILABLE:
+            return hash_rgb(rgb), dihedral_rgb(rgb)[0] if dihedral else None
+        from . import _pdqcore
+
+        luma = photo_luma(rgb) if luma is None else luma
+        if dihedral:  # the hash as is comes from the same DCT
+            hashes, quality = _pdqcore.dihedral_from_luma(luma)
+            return PdqHash(hashes["original"], quality), hashes
+        return PdqHash(*_pdqcore.hash_from_luma(luma)), None
+    b64 = _pdqfast.buffer64_from_reduced(photo_luma(rgb) if luma is None else luma, width, height, reduce)
     if dihedral:
         hashes, quality = _pdqcpp.dihedral_from_buffer64(b64)
         return PdqHash(hashes["original"], quality), hashes

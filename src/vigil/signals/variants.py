@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InvalidValue
-from . import _pdqcheck, _pdqcore
+from . import _pdqbatch, _pdqcheck, _pdqcore
 from .pdq import DIHEDRAL_NAMES, dihedral_rgb, hash_rgb
 from .views import Box, View, Window
 
@@ -106,11 +106,15 @@ def _check_rgb(rgb: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- hashing regions of one photo
 class _Regions:
-    """PDQ of regions of one photo; the luma is computed once where the fast core is there."""
+    """PDQ of regions of one photo; the luma is computed once where the fast core is there (or given:
+    PDQ's luma of ``rgb``, as ``_pdqcore.luma_like_pdqhash`` makes it), and many regions are hashed
+    in one call where the batched core gives the same hashes (``_pdqbatch.agrees``)."""
 
-    def __init__(self, rgb: np.ndarray) -> None:
+    def __init__(self, rgb: np.ndarray, luma: np.ndarray | None = None) -> None:
         self._rgb = rgb
-        self._luma = _pdqcore.luma_like_pdqhash(rgb) if _pdqcheck.AVAILABLE else None
+        self._luma: np.ndarray | None = None
+        if _pdqcheck.AVAILABLE:
+            self._luma = _pdqcore.luma_like_pdqhash(rgb) if luma is None else luma
 
     @classmethod
     def from_luma(cls, luma: np.ndarray) -> _Regions:
@@ -123,6 +127,14 @@ class _Regions:
     @property
     def luma(self) -> np.ndarray:
         return self._luma if self._luma is not None else _luma(self._rgb)
+
+    def crop(self, box: Box) -> _Regions:
+        """Regions of the photo cut to ``box`` (the luma of each pixel is its own: cut, not computed)."""
+        top, bottom, left, right = box
+        regions = _Regions.__new__(_Regions)
+        regions._rgb = self._rgb[top:bottom, left:right]
+        regions._luma = None if self._luma is None else np.ascontiguousarray(self._luma[top:bottom, left:right])
+        return regions
 
     def hash(self, box: Box) -> tuple[str, int]:
         top, bottom, left, right = box
@@ -137,6 +149,39 @@ class _Regions:
             return _pdqcore.dihedral_from_luma(self._luma[top:bottom, left:right])
         return dihedral_rgb(self._rgb[top:bottom, left:right])
 
+    def hash_many(self, boxes: Sequence[Box], mirrored: bool, min_quality: int = 0,
+                  scale: int = 1) -> list[tuple[str, str | None, int]]:
+        """(hash, hash mirrored left to right if asked, quality) of each box; a box under
+        ``min_quality`` may get PDQ's zero hashes in place of its own (callers drop it anyway).
+        ``scale`` > 1: boxes large enough hashed from the means of ``scale`` x ``scale`` blocks, as
+        fast mode hashes photos (``_pdqbatch.hash_boxes_reduced``: within a few bits of exact)."""
+        if self._luma is not None and boxes and _pdqbatch.agrees():
+            array = np.array(boxes, np.int64)
+            hashes, flipped, quality = (
+                _pdqbatch.hash_boxes_reduced(self._luma, array, scale, min_quality=min_quality, mirrored=mirrored,
+                                             min_blocks=_QUERY_WINDOW_MIN_BLOCKS) if scale > 1 else
+                _pdqbatch.hash_boxes(self._luma, array, min_quality=min_quality, mirrored=mirrored))
+            return [(hashes[k], flipped[k] if flipped is not None else None, int(quality[k]))
+                    for k in range(len(boxes))]
+        out: list[tuple[str, str | None, int]] = []
+        for box in boxes:
+            if mirrored:
+                hashes_of, q = self.dihedral(box)
+                out.append((hashes_of["original"], hashes_of["flipy"], q))
+            else:
+                hexhash, q = self.hash(box)
+                out.append((hexhash, None, q))
+        return out
+
+
+# A query's windows (looked up within PDQ's 31 bits, their copies already re-encoded, resized and
+# cropped) are hashed from the means of 2 x 2 blocks where PDQ's filter spans at least a block:
+# measured on the scan bench's camera photos, 1.7 bits from the exact hash on average (99% within 8),
+# screenshots' text further (4 bits, 99% within 26), at a third of the cost (bench/results/scan_speed.md).
+# A listed photo's windows are hashed exactly.
+_QUERY_WINDOW_SCALE = 2
+_QUERY_WINDOW_MIN_BLOCKS = 1.0
+
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
     """PDQ's luma (ITU-R 601 weights) as float32, for when the fast core is unavailable."""
@@ -145,7 +190,8 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- query side: orientations and trimming
-def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[Variant]:
+def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *,
+                   luma: np.ndarray | None = None) -> list[Variant]:
     """The hashes to look up for a photo being checked, against any list.
 
     First the photo in its eight orientations, named by ``DIHEDRAL_NAMES`` (``"original"`` first;
@@ -155,11 +201,12 @@ def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None) -> list[
     :data:`ENLARGE_BELOW` pixels on its long side is also hashed enlarged (``"enlarged"``,
     ``"trimmed WxH+X+Y enlarged rotate90"``, ...): a thumbnail. A variant whose hash equals an
     earlier one is left out: 8 variants for most photos, up to 32 (64 with small boxes). ``boxes``
-    saves running :func:`content_boxes` again when the caller already has them. ``rgb`` must be
-    the photo at its own size (or a decode reduced no further than to ENLARGE_BELOW a side).
+    saves running :func:`content_boxes` again when the caller already has them, ``luma`` (PDQ's luma
+    of ``rgb``: ``pdq.photo_luma``) computing it again. ``rgb`` must be the photo at its own size (or
+    a decode reduced no further than to ENLARGE_BELOW a side).
     """
     rgb = _check_rgb(rgb)
-    regions = _Regions(rgb)
+    regions = _Regions(rgb, luma)
     h, w = rgb.shape[:2]
     variants: list[Variant] = []
     seen: set[str] = set()
@@ -650,12 +697,13 @@ def _anchors(luma: np.ndarray, side: int = _ANCHOR_SIDE) -> np.ndarray:
     return np.asarray((np.array(chosen).reshape(-1, 2) + 0.5) * np.array([w / sw, h / sh]))
 
 
-def _windows(rgb: np.ndarray, mirrored: bool,
-             sides: Sequence[int]) -> list[tuple[Window, str, int]]:
+def _windows(rgb: np.ndarray, mirrored: bool, sides: Sequence[int],
+             regions: _Regions | None = None) -> list[tuple[Window, str, int]]:
     """(window, hash, quality) of each anchored window of a photo, and of its mirror image if asked;
-    anchors found at each of ``sides`` (windows between anchors of one side only)."""
+    anchors found at each of ``sides`` (windows between anchors of one side only). ``regions``: the
+    photo's, when the caller has them (its luma computed already)."""
     h, w = rgb.shape[:2]
-    regions = _Regions(rgb)
+    regions = _Regions(rgb) if regions is None else regions
     luma = regions.luma
     sets = [_anchors(luma, side) for side in sides]
     if max(h, w) > _WINDOW_SIDE:
@@ -666,9 +714,7 @@ def _windows(rgb: np.ndarray, mirrored: bool,
         sets = [points * np.array([size[0] / w, size[1] / h]) for points in sets]
         h, w = luma.shape
         regions = _Regions.from_luma(luma)
-    out: list[tuple[Window, str, int]] = []
-    seen: set[Box] = set()
-    hashed: set[str] = set()
+    boxes: dict[Box, Window] = {}
     for points in sets:
         for a in range(len(points)):
             for b in range(a + 1, len(points)):
@@ -678,30 +724,29 @@ def _windows(rgb: np.ndarray, mirrored: bool,
                 if max(dx, dy) < _WINDOW_WIDE or min(dx, dy) < _WINDOW_MIN:
                     continue
                 box = Box(round(y0), round(y1), round(x0), round(x1))
-                if box in seen:  # a strong corner is found at every scale: its windows are hashed once
-                    continue
-                seen.add(box)
-                window = Window.cut(100 * x0 / w, 100 * y0 / h, 100 - 100 * x1 / w, 100 - 100 * y1 / h)
-                if mirrored:
-                    hashes, quality = regions.dihedral(box)
-                    hexhash = hashes["original"]
-                else:
-                    hexhash, quality = regions.hash(box)
-                # Corners a pixel apart at two scales span windows with one hash: it is kept once.
-                if quality < WINDOW_MIN_QUALITY or hexhash in hashed:
-                    continue
-                hashed.add(hexhash)
-                out.append((window, hexhash, quality))
-                if mirrored:
-                    out.append((window.mirror(), hashes["flipy"], quality))
+                if box not in boxes:  # a strong corner is found at every scale: its windows are hashed once
+                    boxes[box] = Window.cut(100 * x0 / w, 100 * y0 / h, 100 - 100 * x1 / w, 100 - 100 * y1 / h)
+    out: list[tuple[Window, str, int]] = []
+    hashed: set[str] = set()
+    # Every window of the photo in one call, the mirror image's hash from the same DCT.
+    for window, (hexhash, flipped, quality) in zip(
+            boxes.values(), regions.hash_many(list(boxes), mirrored, WINDOW_MIN_QUALITY,
+                                              _QUERY_WINDOW_SCALE if mirrored else 1), strict=True):
+        # Corners a pixel apart at two scales span windows with one hash: it is kept once.
+        if quality < WINDOW_MIN_QUALITY or hexhash in hashed:
+            continue
+        hashed.add(hexhash)
+        out.append((window, hexhash, quality))
+        if flipped is not None:
+            out.append((window.mirror(), flipped, quality))
     return out
 
 
-def media_signals(rgb: np.ndarray, *, frame: bool = False) -> list[DerivedHash]:
+def media_signals(rgb: np.ndarray, *, frame: bool = False, luma: np.ndarray | None = None) -> list[DerivedHash]:
     """Extra hashes to store for a photo in a list made from media: PDQ of windows anchored on its
     corners, as is and mirrored left to right.
 
-    Each window is the rectangle two of the photo's 14 strongest corners span (at least 30% of the
+    Each window is the rectangle two of the photo's 20 strongest corners span (at least 30% of the
     width or height and 15% of both), corners found at six scales (as copies cropped 0, 6 and 12%
     a side show them, and the same at half the size). Corners belong to the scene, not the frame, so
     a cropped, re-encoded or resized copy has the same corners and windows, less those the crop cut
@@ -716,11 +761,12 @@ def media_signals(rgb: np.ndarray, *, frame: bool = False) -> list[DerivedHash]:
     needs two of them to agree (:func:`windows_agree`). Labels say where each window lies as the
     percent cut from each side of the photo: "window l12.5 t3.1 r40.0 b22.7" (lists made before
     query windows were mirrored also keep "... mirrored" ones). Windows are hashed on the photo
-    reduced to at most 1024 px a side.
+    reduced to at most 1024 px a side. ``luma``: PDQ's luma of ``rgb``, if the caller has it.
     """
+    rgb = _check_rgb(rgb)
     return [DerivedHash(window, hexhash, quality)
-            for window, hexhash, quality in _spaced(_windows(_check_rgb(rgb), False,
-                                                             _FRAME_SIDES if frame else _LISTED_SIDES))]
+            for window, hexhash, quality in _spaced(_windows(rgb, False, _FRAME_SIDES if frame else _LISTED_SIDES,
+                                                             _Regions(rgb, luma)))]
 
 
 def _spaced(windows: list[tuple[Window, str, int]]) -> list[tuple[Window, str, int]]:
@@ -743,7 +789,8 @@ def _spaced(windows: list[tuple[Window, str, int]]) -> list[tuple[Window, str, i
     return kept
 
 
-def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *, frame: bool = False) -> list[Variant]:
+def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *, frame: bool = False,
+                  luma: np.ndarray | None = None) -> list[Variant]:
     """The anchored windows of a photo being checked, to look up among the windows of lists made
     from media (only there: a window is a part of a photo, not a photo).
 
@@ -753,15 +800,18 @@ def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *, frame:
     scale), so a crop that was then screenshotted or captioned is found too. Each window comes with
     its mirror image's hash from the same DCT ("window ... flipy"): it finds a mirrored crop.
     ``boxes`` saves running :func:`content_boxes` again when the caller already has them. A video
-    frame (``frame``) is looked at on fewer scales (see :func:`media_signals`).
+    frame (``frame``) is looked at on fewer scales (see :func:`media_signals`). ``luma``: PDQ's luma
+    of ``rgb``, if the caller has it.
     """
     rgb = _check_rgb(rgb)
+    regions = _Regions(rgb, luma)
     variants = [_query_window(None, window, hexhash, quality)
-                for window, hexhash, quality in _windows(rgb, True, _QUERY_FRAME_SIDES if frame else _QUERY_SIDES)]
+                for window, hexhash, quality in _windows(rgb, True, _QUERY_FRAME_SIDES if frame else _QUERY_SIDES,
+                                                         regions)]
     for box in content_boxes(rgb) if boxes is None else boxes:
         region = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right])
         variants += [_query_window(box, window, hexhash, quality)  # one scale: a crop, then trimmed
-                     for window, hexhash, quality in _windows(region, True, (_ANCHOR_SIDE,))]
+                     for window, hexhash, quality in _windows(region, True, (_ANCHOR_SIDE,), regions.crop(box))]
     return variants
 
 
