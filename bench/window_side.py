@@ -34,7 +34,7 @@ from vigil.hashing import HashOptions, hash_bytes
 from vigil.hashing import photo as hphoto
 from vigil.signals.mode import Mode
 from vigil.signals.pdq import warm_up
-from vigil.signals.variants import windows_agree
+from vigil.signals.variants import PHOTO_WINDOWS, windows_agree
 
 
 def _jpeg(img: Image.Image, quality: int = 88) -> bytes:
@@ -98,7 +98,7 @@ def main() -> None:
                 pairs: dict[int, list[tuple[object, object]]] = defaultdict(list)
                 for qi, li in zip(*np.nonzero(near), strict=True):
                     pairs[int(l_owner[li])].append((views[qi].view, l_window[li]))
-                hits = {o for o, p in pairs.items() if len(p) >= 2 and windows_agree(p)}  # type: ignore[arg-type]
+                hits = {o for o, p in pairs.items() if len(p) >= PHOTO_WINDOWS and windows_agree(p)}  # type: ignore[arg-type]
                 found[side][name] += owner in hits
                 # Photos cut from the same reference photo overlap: a hit on one of them is a true copy.
                 false[side] += sum(1 for o in hits if _source_of(photos[o]) != _source_of(photos[owner]))

@@ -16,6 +16,7 @@ from vigil.hashing.photo import VARIANT_MIN_SIDE, hash_photo
 from vigil.signals.pdq import DIHEDRAL_NAMES, dihedral_rgb, distance, hash_rgb
 from vigil.signals.variants import (
     DESCRIPTIONS,
+    FRAME_WINDOWS,
     WINDOW_MIN_QUALITY,
     Box,
     Variant,
@@ -279,24 +280,24 @@ def _cropped(box: tuple[float, float, float, float], left: float, top: float, ke
     return (1 - x1, y0, 1 - x0, y1) if mirror else (x0, y0, x1, y1)
 
 
-def test_windows_agree_only_when_one_crop_explains_both() -> None:
-    a, b = (0.10, 0.10, 0.50, 0.50), (0.30, 0.20, 0.90, 0.80)
+def test_windows_agree_only_when_one_crop_explains_three_different_ones() -> None:
+    a, b, c = (0.10, 0.10, 0.50, 0.50), (0.30, 0.20, 0.90, 0.80), (0.05, 0.40, 0.60, 0.95)
     crop = (0.05, 0.02, 0.88, 0.90)  # cut 5% left, 2% top, keep 88% x 90%
-    found_a, found_b = _found(*_cropped(a, *crop)), _found(*_cropped(b, *crop))
-    assert windows_agree([(found_a, _label(*a)), (found_b, _label(*b))])
-    assert not windows_agree([(found_a, _label(*a))])  # one window can match by chance
-    assert not windows_agree([(found_a, _label(*a)), (found_a, _label(*a))])  # the same window twice
-    x0, y0, x1, y1 = (v + 0.05 for v in _cropped(b, *crop))
-    moved = _found(x0, y0, x1, y1)
-    assert not windows_agree([(found_a, _label(*a)), (moved, _label(*b))])
-    elsewhere = Box(50, 350, 0, 400)  # the same windows, but in another part of the query
-    assert not windows_agree([(found_a, _label(*a)), (_found(*_cropped(b, *crop), trimmed=elsewhere), _label(*b))])
-    assert windows_agree([(_found(*_cropped(a, *crop), trimmed=elsewhere), _label(*a)),
-                          (_found(*_cropped(b, *crop), trimmed=elsewhere), _label(*b))])
-    mirror_a, mirror_b = _found(*_cropped(a, *crop, mirror=True)), _found(*_cropped(b, *crop, mirror=True))
-    assert windows_agree([(mirror_a, _label(*a, mirrored=True)), (mirror_b, _label(*b, mirrored=True))])
-    assert not windows_agree([(mirror_a, _label(*a)), (mirror_b, _label(*b))])
-    assert not windows_agree([(View(), _label(*a)), (found_b, _label(*b))])  # a whole photo is not a window
+    found_a, found_b, found_c = (_found(*_cropped(w, *crop)) for w in (a, b, c))
+    three = [(found_a, _label(*a)), (found_b, _label(*b)), (found_c, _label(*c))]
+    assert windows_agree(three)
+    assert not windows_agree(three[:2])  # two can line up by chance among thousands of photos ...
+    assert windows_agree(three[:2], FRAME_WINDOWS)  # ... but do for a video's frame
+    assert not windows_agree([(found_a, _label(*a))], 1 + 1)  # one window can match by chance
+    assert not windows_agree([three[0], three[0], three[1]])  # the same window twice is one
+    twin = (a[0] + 0.01, a[1], a[2], a[3] + 0.01)  # a window a pixel or two from another is not a second one
+    assert not windows_agree([*three[:2], (_found(*_cropped(twin, *crop)), _label(*twin))])
+    x0, y0, x1, y1 = (v + 0.05 for v in _cropped(c, *crop))
+    assert not windows_agree([*three[:2], (_found(x0, y0, x1, y1), _label(*c))])  # c moved: another crop
+    mirrored = [(_found(*_cropped(w, *crop, mirror=True)), _label(*w, mirrored=True)) for w in (a, b, c)]
+    assert windows_agree(mirrored)
+    assert not windows_agree([(view, _label(*w)) for (view, _), w in zip(mirrored, (a, b, c), strict=True)])
+    assert not windows_agree([(View(), _label(*a)), *three[1:]])  # a whole photo is not a window
 
 
 def test_windows_of_different_photos_do_not_match() -> None:

@@ -22,7 +22,7 @@ from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
 from ..lists.compiled import CompiledList, load_compiled
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.variants import WINDOW_MIN_QUALITY, windows_agree
+from ..signals.variants import FRAME_WINDOWS, PHOTO_WINDOWS, WINDOW_MIN_QUALITY, windows_agree
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature, parse_line
 from ..store import Store
@@ -211,9 +211,9 @@ class Matcher:
             return
         bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
         found = comp.pdq.search(bits, info.settings.pdq_threshold)
-        # Windows (parts of photos) match only windows, and only when two of them agree on the
-        # crop and scale that relate the copy to the listed photo (variants.windows_agree): one
-        # window, however close, can match by chance.
+        # Windows (parts of photos) match only windows, and only when three different ones agree on
+        # the crop and scale that relate the copy to the listed photo (variants.windows_agree): one
+        # window, however close, can match by chance, and among thousands of photos so can two.
         windows: dict[tuple[int, int], list[tuple[View, Window, int, str]]] = {}
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
             i, asked_pdq = asked[q]
@@ -232,7 +232,7 @@ class Matcher:
             else:
                 hits[i].append(_Hit(pos, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
         for (i, pk), pairs in windows.items():
-            if len(pairs) >= 2 and windows_agree((view, window) for view, window, _, _ in pairs):
+            if len(pairs) >= PHOTO_WINDOWS and windows_agree((view, window) for view, window, _, _ in pairs):
                 view, _, dist, label = min(pairs, key=lambda p: p[2])
                 hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
 
@@ -276,8 +276,8 @@ class Matcher:
     def _video_windows(self, pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
                        hits: list[list[_Hit]]) -> None:
         """A cropped copy of a video listed from media: a query frame matches a listed frame when two
-        of its windows match windows of that frame and agree on the crop (as photos' windows do, the
-        rule that keeps a photo's false positives at zero); the video matches when at least
+        of its windows match windows of that frame and agree on the crop (as photos' windows do, where
+        three must: a video's frames add their own evidence); the video matches when at least
         ``WINDOW_FRAMES_PERCENT`` of its frames that have windows match so, and two of them at least
         (bench/results/video_recall.md: a crop cuts away corners, and a frame of smooth or moving
         content keeps too few agreeing windows, so the 80% frames must reach whole is out of reach)."""
@@ -306,7 +306,8 @@ class Matcher:
             listed_frames: set[int] = set()
             best: tuple[View, Window, int, str] | None = None
             for (query_frame, listed_frame), matched in per.items():
-                if len(matched) >= 2 and windows_agree((view, window) for view, window, _, _ in matched):
+                agreeing = windows_agree(((view, window) for view, window, _, _ in matched), FRAME_WINDOWS)
+                if len(matched) >= FRAME_WINDOWS and agreeing:
                     query_frames.add(query_frame)
                     listed_frames.add(listed_frame)
                     closest = min(matched, key=lambda m: m[2])
