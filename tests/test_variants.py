@@ -118,6 +118,38 @@ def test_letterbox_bars_are_trimmed_to_the_pixel() -> None:
     assert best(variants, hash_rgb(photo).hash) == (0, f"trimmed {w}x{h}+0+70")
 
 
+def landscape(width: int, height: int, seed: int) -> np.ndarray:
+    """A flat-coloured landscape: a sky fading row by row, a jagged ridge of hills, a calm lake."""
+    rng = np.random.default_rng(seed)
+    photo = np.zeros((height, width, 3), np.uint8)
+    sky_end, lake_start = int(height * 0.4), int(height * 0.8)
+    for y in range(sky_end):  # every row of the sky is one flat colour, as a page's rows are
+        photo[y] = (40 + 60 * y // sky_end, 90 + 80 * y // sky_end, 200)
+    ridge = sky_end + (np.cumsum(rng.normal(0, 3, width)) % (lake_start - sky_end - 10)).astype(int)
+    for x in range(width):
+        photo[sky_end:ridge[x], x] = photo[sky_end - 1, x]
+        photo[ridge[x]:lake_start, x] = (30 + x * 60 // width, 90, 40)
+    photo[lake_start:] = (20, 60, 120)
+    return photo
+
+
+def test_a_landscape_in_a_screenshot_keeps_its_flat_sky_and_lake() -> None:
+    width = 540
+    photo = landscape(width, 400, 3)
+    shot = Image.new("RGB", (width, 1100), (250, 250, 250))
+    shot.paste(Image.new("RGB", (width, 40), (20, 20, 20)), (0, 0))  # status bar
+    shot.paste(Image.new("RGB", (width, 70), (30, 120, 90)), (0, 40))  # app bar
+    draw = ImageDraw.Draw(shot)
+    text(draw, (16, 60), "holiday album", 26, (255, 255, 255))
+    shot.paste(Image.fromarray(photo), (0, 150))
+    for k in range(14):  # comments below the photo, on the page's colour
+        text(draw, (12, 575 + 34 * k), "view from the ridge over the lake " * (1 + k % 2), 20, (40, 40, 40))
+    rgb = np.asarray(shot)
+    # The sky's rows and the lake's are flat, so trimming canvas takes them too; the page's colour frames the photo.
+    assert any(near(box, Box(150, 550, 0, width), 3) for box in content_boxes(rgb))
+    assert best(query_variants(rgb), hash_rgb(photo).hash)[0] <= THRESHOLD
+
+
 def test_jpeg_noisy_pillarbox_is_trimmed() -> None:
     photo = scene(3)
     h, w = photo.shape[:2]
