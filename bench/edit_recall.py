@@ -72,7 +72,14 @@ from vigil.matching import Matcher, PdqQuery, Query
 from vigil.signals import _pdqcheck
 from vigil.signals.mode import Mode
 from vigil.signals.pdq import dihedral_rgb
-from vigil.signals.variants import Variant, content_boxes, media_signals, query_variants, query_windows
+from vigil.signals.variants import (
+    PHOTO_WINDOWS,
+    Variant,
+    content_boxes,
+    media_signals,
+    query_variants,
+    query_windows,
+)
 from vigil.store import Store
 
 STRATEGIES = ("plain", "expanded", "media-backed")
@@ -226,7 +233,7 @@ def storage(media: dict[int, list[Any]], plain: dict[int, tuple[str, int]], work
     return {"sqlite_bytes_per_photo": {k: (sizes[k] - sizes["empty"]) / n for k in ("hash-only", "media")},
             "windows_per_photo": statistics.fmean(windows), "windows_median": statistics.median(windows),
             "windows_max": max(windows), "photos_without_windows": sum(w == 0 for w in windows),
-            "label_chars": label, "row_bytes": label + 32 + 1}  # label + 32-byte hash + 1-byte quality
+            "label_chars": label}
 
 
 def index_size(db: Path) -> dict[str, Any]:
@@ -417,9 +424,9 @@ def main() -> None:
     media_ix, hash_ix = ix["media"], ix["hash-only"]
 
     # At 1M listed photos: rows a photo x (the PDQ index's bytes a hash, measured on the larger media-backed
-    # list, + the per-row arrays: entry pk 8 B, quality 2 B, label number 4 B). A small list's index has a
-    # fixed overhead that scaling its own bytes per photo would multiply.
-    per_row = media_ix["bytes_per_hash"] + 14
+    # list, + the per-row arrays: entry pk 4 B, quality 1 B, the window packed in the tag 8 B). A small list's
+    # index has a fixed overhead that scaling its own bytes per photo would multiply.
+    per_row = media_ix["bytes_per_hash"] + 13
 
     def at_million(rows_per_photo: float) -> str:
         return fmt(rows_per_photo * per_row * 1e6 / 2**30, 2) + " GiB"
@@ -445,7 +452,8 @@ def main() -> None:
         "Strategies (module docstring of `bench/edit_recall.py`), each through `vigil.matching.Matcher` against a "
         "real list: **plain** - the query's PDQ against a hash-only list; **expanded** - `query_variants` "
         "(orientations, trimmed borders: Vigil's default expansion) against the hash-only list; **media-backed** - "
-        "variants and `query_windows` against a list made from the media (`media_signals`), two windows agreeing. "
+        "variants and `query_windows` against a list made from the media (`media_signals`), "
+        f"{PHOTO_WINDOWS} windows agreeing. "
         "ORB+RANSAC, fixed crop sets, blind caption bands and the dihedral-only columns of the earlier study are "
         "dropped: they were measured against what is now Vigil's method (git history keeps those numbers).",
         "",
@@ -488,19 +496,19 @@ def main() -> None:
         f"{n_listed} photos): hash-only list {fmt(st['sqlite_bytes_per_photo']['hash-only'], 0)} B, media-backed "
         f"list {fmt(st['sqlite_bytes_per_photo']['media'], 0)} B. The media-backed list holds "
         f"{st['windows_per_photo']:.1f} windows per photo (median {st['windows_median']:.0f}, max "
-        f"{st['windows_max']}; {st['photos_without_windows']} photos with none), each stored as a "
-        f"{st['label_chars']:.1f}-character label, the hash and its quality: about {st['row_bytes']:.0f} B of data "
-        "a row before the store's own overhead (JSON and SQLite pages).",
+        f"{st['windows_max']}; {st['photos_without_windows']} photos with none), packed in the entry's windows "
+        "column (`vigil.store.windows`: the 32-byte hash, a byte of quality, five of geometry: 38 B a window) "
+        "beside the SQLite page overhead.",
         "",
         f"Compiled list (memory-mapped when matching; {n_listed} photos): hash-only "
         f"{fmt(hash_ix['nbytes'] / 1024, 0)} KiB ({hash_ix['pdq_hashes']} PDQ hashes, "
         f"{hash_ix['bytes_per_hash']:.1f} B a hash in the PDQ index), media-backed "
         f"{fmt(media_ix['nbytes'] / 1024, 0)} KiB ({media_ix['pdq_hashes']} PDQ hashes, "
         f"{media_ix['bytes_per_hash']:.1f} B a hash in the index, {fmt(media_ix['bytes_per_photo'], 0)} B a photo "
-        "with the row-to-entry, quality and label arrays). At 1M listed photos: rows a photo x (the index's "
-        f"{media_ix['bytes_per_hash']:.1f} B a hash + 14 B of per-row arrays: entry, quality, label number): "
+        "with the row-to-entry, quality and window arrays). At 1M listed photos: rows a photo x (the index's "
+        f"{media_ix['bytes_per_hash']:.1f} B a hash + 13 B of per-row arrays: entry, quality, packed window): "
         f"hash-only {at_million(1)}, media-backed {at_million(1 + st['windows_per_photo'])} "
-        f"({1 + st['windows_per_photo']:.0f} hashes a photo; the label strings are shared, one per distinct window; "
+        f"({1 + st['windows_per_photo']:.0f} hashes a photo; "
         "the multi-index hashing tables grow a little faster than linearly with the count).",
         "",
         "Hashing time per photo, ms (median of 3 after a warm-up, one process, JPEG q90 of a synthetic scene and "

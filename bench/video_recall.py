@@ -39,6 +39,7 @@ from vigil.matching import Matcher, query_from_result
 from vigil.signals.mode import Mode
 from vigil.signals.vpdq import hash_video_views
 from vigil.store import Store
+from vigil.store.windows import unpack
 
 FPS = 10
 LISTED_SECONDS = 12.0
@@ -95,13 +96,13 @@ def _lists(store: Store, originals: list[Path]) -> dict[str, float]:
     from sqlalchemy import text
 
     with store.connect() as conn:
-        for name in ("hashes", "media"):
-            row = conn.execute(text("SELECT SUM(LENGTH(e.signals)) FROM entries e JOIN lists l ON l.id = e.list_id "
-                                    "WHERE l.name = :n"), {"n": name}).one()
-            sizes[name] = float(row[0] or 0)
-        row = conn.execute(text("SELECT e.signals FROM entries e JOIN lists l ON l.id = e.list_id "
-                                "WHERE l.name = 'media'")).all()
-        windows = sum(sum(1 for s in json.loads(r[0]) if len(s) > 3 and str(s[3]).startswith("frame ")) for r in row)
+        for name in ("hashes", "media"):  # an entry's signals (JSON) and its packed windows (store.windows)
+            row = conn.execute(text("SELECT SUM(LENGTH(e.signals)), SUM(COALESCE(LENGTH(e.windows), 0)) FROM entries e "
+                                    "JOIN lists l ON l.id = e.list_id WHERE l.name = :n"), {"n": name}).one()
+            sizes[name] = float(row[0] or 0) + float(row[1] or 0)
+        rows = conn.execute(text("SELECT e.windows FROM entries e JOIN lists l ON l.id = e.list_id "
+                                 "WHERE l.name = 'media' AND e.windows IS NOT NULL")).all()
+        windows = sum(len(unpack(r[0]).hashes) for r in rows)
     minutes = len(originals) * LISTED_SECONDS / 60
     return {"hash_only_bytes_per_minute": sizes["hashes"] / minutes, "media_bytes_per_minute": sizes["media"] / minutes,
             "windows_per_minute": windows / minutes, "add_media_seconds_per_minute": seconds / minutes}
