@@ -150,6 +150,16 @@ def test_a_landscape_in_a_screenshot_keeps_its_flat_sky_and_lake() -> None:
     assert best(query_variants(rgb), hash_rgb(photo).hash)[0] <= THRESHOLD
 
 
+@pytest.mark.parametrize("seed", [5, 13, 23])
+def test_a_photo_between_lines_of_the_page_is_found_where_the_peelers_take_it_all_for_canvas(seed: int) -> None:
+    # Landscapes of flat bands of hills under a sky fading row by row, in phone screenshots: to the
+    # canvas peeler every row is canvas or a line of text, and it peels the whole image; the photo is
+    # the longest run of rows with no row of the page's colour.
+    photo = benign_corpus.smooth_scene(np.random.default_rng([seed, 98]), "landscape")
+    shot = benign_corpus.make_edits(photo, np.random.default_rng([seed, 97]))["screenshot"]
+    assert best(query_variants(shot), hash_rgb(photo).hash)[0] <= THRESHOLD
+
+
 def test_jpeg_noisy_pillarbox_is_trimmed() -> None:
     photo = scene(3)
     h, w = photo.shape[:2]

@@ -264,7 +264,8 @@ _MIN_SIDE = 0.1  # a content box under this share of the image's width or height
 _MIN_AREA = 0.05  # ... nor one under this share of its area
 _MIN_TRIM = 0.02  # a trim of less than this share of the area changes PDQ too little to be a variant
 _SAME_BOX = 0.01  # boxes whose sides all agree within this share of the image are one box
-_MAX_BOXES = 6  # the three peelers' boxes first, then theirs trimmed on the sides of one edge colour
+_MAX_BOXES = 6  # the three peelers' boxes first, then theirs trimmed on the sides of one edge colour (then one
+# more: the longest run between lines of the page's colour)
 
 
 def _reduce(rgb: np.ndarray) -> tuple[np.ndarray, int]:
@@ -482,15 +483,18 @@ def may_have_border(rgb: np.ndarray) -> bool:
 
 
 def content_boxes(rgb: np.ndarray) -> list[Box]:
-    """Where the photo inside an image probably is, when borders surround it: up to three boxes.
+    """Where the photo inside an image probably is, when borders surround it: up to seven boxes.
 
     Each peeler strips lines from every side of a reduced copy until it meets the photo, and the
     box it leaves is then fitted to the exact pixel. The border peeler strips lines of one colour
     (letterbox and pillarbox bars, a plain frame); the one-colour peeler also strips text in that
     colour's band (a meme's caption); the canvas peeler strips flat lines of any colour and the
     thin or mostly-canvas text and icon bands between them (a phone or desktop screenshot: status
-    bar, app bar, caption, like counts, a column of text beside the photo). Lines count as flat
-    through JPEG noise and a stray pixel.
+    bar, app bar, caption, like counts, a column of text beside the photo), and its box is also
+    tried moved out to the page's colour (:func:`_page_box`). Boxes trimmed on the sides of one edge
+    colour only follow (:func:`_one_colour_only`), and last the longest run of lines between lines
+    of the page's colour (:func:`_between_page_lines`). Lines count as flat through JPEG noise and a
+    stray pixel.
 
     An image without borders gives none, so does a box under 10% of a side or 5% of the area (the
     "border" is then more likely part of the photo), or one trimming under 2% of the area. Dark or
@@ -529,7 +533,53 @@ def content_boxes(rgb: np.ndarray) -> list[Box]:
     for box in list(boxes):
         for kept in _one_colour_only(small, box, k):
             offer(kept)
-    return boxes[:_MAX_BOXES]
+    del boxes[_MAX_BOXES:]
+    between = _between_page_lines(small)  # one more, where no peeler finds a photo in a page
+    if between is not None:
+        offer(_refine(rgb, Box(between.top * k, min(h, between.bottom * k), between.left * k,
+                               min(w, between.right * k)), k))
+    return boxes
+
+
+def _page_colour(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
+    """The colour most flat lines have (within the tolerance), from (colours, flat) of some lines."""
+    flat_colours = [colours[flat] for colours, flat in lines]
+    if not sum(len(c) for c in flat_colours):
+        return None
+    colours = np.concatenate(flat_colours)
+    votes = _near(colours[:, None, :], colours[None, :, :]).sum(axis=1)
+    return np.asarray(colours[int(np.argmax(votes))])
+
+
+def _between_page_lines(small: np.ndarray) -> Box | None:
+    """The longest run of rows with no flat row of the page's colour, then within it the longest such
+    run of columns: a photo on a page whose lines of text, bars and margins all show the page's colour
+    between them. Found even where the canvas peeler takes the whole image for canvas (a landscape of
+    flat bands of hills and sky looks to it like a page of text). None without a page colour."""
+    rows = _flat_lines(np.ascontiguousarray(small))
+    page = _page_colour([rows])
+    if page is None:
+        return None
+    top, bottom = _longest_run(~(rows[1] & _near(rows[0], page)))
+    if bottom - top < 2:
+        return None
+    cols = _flat_lines(np.ascontiguousarray(small[top:bottom].transpose(1, 0, 2)))
+    left, right = _longest_run(~(cols[1] & _near(cols[0], page)))
+    box = Box(top, bottom, left, right)
+    return box if right - left >= 2 and box != Box(0, small.shape[0], 0, small.shape[1]) else None
+
+
+def _longest_run(mask: np.ndarray) -> tuple[int, int]:
+    """Start and end (exclusive) of the longest run of True in ``mask`` (0, 0 if none)."""
+    best, start = (0, 0), None
+    for i, value in enumerate(np.append(mask, False)):
+        if value and start is None:
+            start = i
+        elif not value and start is not None:
+            if i - start > best[1] - best[0]:
+                best = (start, i)
+            start = None
+    return best
 
 
 def _page_box(small: np.ndarray, box: Box) -> list[Box]:
@@ -551,12 +601,9 @@ def _page_box(small: np.ndarray, box: Box) -> list[Box]:
         "right": small[top:bottom, right:][:, ::-1].transpose(1, 0, 2),
     }
     found = {side: _flat_lines(np.ascontiguousarray(lines)) if len(lines) else None for side, lines in outside.items()}
-    flat_colours = [colours[flat] for colours, flat in (f for f in found.values() if f is not None)]
-    if not flat_colours or not sum(len(c) for c in flat_colours):
+    page = _page_colour([f for f in found.values() if f is not None])
+    if page is None:
         return []
-    colours = np.concatenate(flat_colours)
-    votes = _near(colours[:, None, :], colours[None, :, :]).sum(axis=1)
-    page = colours[int(np.argmax(votes))]
     moved = {}
     for side, f in found.items():
         if f is None:
