@@ -202,7 +202,7 @@ def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *,
     rotate90"``, ... (a mirrored photo with a caption bar needs both at once). A photo or box under
     :data:`ENLARGE_BELOW` pixels on its long side is also hashed enlarged (``"enlarged"``,
     ``"trimmed WxH+X+Y enlarged rotate90"``, ...): a thumbnail. A variant whose hash equals an
-    earlier one is left out: 8 variants for most photos, up to 32 (64 with small boxes). ``boxes``
+    earlier one is left out: 8 variants for most photos, 8 more for each box and each enlargement. ``boxes``
     saves running :func:`content_boxes` again when the caller already has them, ``luma`` (PDQ's luma
     of ``rgb``: ``pdq.photo_luma``) computing it again. ``rgb`` must be the photo at its own size (or
     a decode reduced no further than to ENLARGE_BELOW a side).
