@@ -204,7 +204,7 @@ class Matcher:
             return
         gate = info.settings.pdq_quality
         # Windows have their own quality floor (variants.WINDOW_MIN_QUALITY: they are made only above
-        # it, and a match through them needs two that agree); the list's gate is for whole photos.
+        # it, and a match through them needs three that agree); the list's gate is for whole photos.
         asked = [(i, v) for i, q in enumerate(queries) for v in q.pdq
                  if v.quality >= (WINDOW_MIN_QUALITY if v.view.window is not None else gate)]
         if not asked:
