@@ -74,6 +74,30 @@ def _bits(b16: np.ndarray, flip_y: bool, words: np.ndarray) -> None:  # pragma: 
 
 
 @numba.njit(cache=True, nogil=True)
+def _downscale_box(luma: np.ndarray, top: int, bottom: int, left: int, right: int, region: np.ndarray,
+                   a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
+    """PDQ's 64x64 buffer of one box of ``luma``, through ``region`` and the scratch ``a`` and ``b``
+    (each of the box's shape)."""
+    for i in range(bottom - top):  # row by row: the kernels want a contiguous image (vectorised along rows)
+        region[i, :] = luma[top + i, left:right]
+    return downscale64_kernel(region, a, b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish(b64: np.ndarray, min_quality: int, mirrored: bool, dct: np.ndarray, t: np.ndarray, b16: np.ndarray,
+            words: np.ndarray) -> int:  # pragma: no cover - jitted
+    """A box's quality from its 64x64 buffer and, unless under ``min_quality``, its bits into
+    ``words[0]`` (and its mirror image's into ``words[1]``)."""
+    quality = _quality(b64)
+    if quality >= min_quality:
+        _dct16(b64, dct, t, b16)
+        _bits(b16, False, words[0])
+        if mirrored:
+            _bits(b16, True, words[1])
+    return quality
+
+
+@numba.njit(cache=True, nogil=True)
 def _hash_boxes(luma: np.ndarray, boxes: np.ndarray, min_quality: int, mirrored: bool, dct: np.ndarray,
                 words: np.ndarray, quality: np.ndarray) -> None:  # pragma: no cover - jitted
     n = boxes.shape[0]
@@ -91,17 +115,9 @@ def _hash_boxes(luma: np.ndarray, boxes: np.ndarray, min_quality: int, mirrored:
         if h < MIN_HASHABLE_DIM or w < MIN_HASHABLE_DIM:
             quality[k] = 0  # PDQ's zero hash: words stay 0
             continue
-        region = scratch_c[: h * w].reshape((h, w))
-        for i in range(h):  # row by row: the kernels want a contiguous image (vectorised along rows)
-            region[i, :] = luma[top + i, left:right]
-        b64 = downscale64_kernel(region, scratch_a[: h * w].reshape((h, w)), scratch_b[: h * w].reshape((h, w)))
-        quality[k] = _quality(b64)
-        if quality[k] < min_quality:
-            continue
-        _dct16(b64, dct, t, b16)
-        _bits(b16, False, words[k, 0])
-        if mirrored:
-            _bits(b16, True, words[k, 1])
+        b64 = _downscale_box(luma, top, bottom, left, right, scratch_c[: h * w].reshape((h, w)),
+                             scratch_a[: h * w].reshape((h, w)), scratch_b[: h * w].reshape((h, w)))
+        quality[k] = _finish(b64, min_quality, mirrored, dct, t, b16, words[k])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -203,18 +219,10 @@ def _hash_reduced(luma: np.ndarray, means_t: np.ndarray, scale: int, boxes: np.n
         done = not small[k] and _buffer64_reduced(means_t, scale, top, bottom, left, right, band_y, band_x, rows_t, b64)
         if not done:
             region = scratch_c[: h * w].reshape((h, w)) if small[k] else np.empty((h, w), np.float32)
-            for i in range(h):
-                region[i, :] = luma[top + i, left:right]
             a = scratch_a[: h * w].reshape((h, w)) if small[k] else np.empty((h, w), np.float32)
             bb = scratch_b[: h * w].reshape((h, w)) if small[k] else np.empty((h, w), np.float32)
-            b64[:, :] = downscale64_kernel(region, a, bb)
-        quality[k] = _quality(b64)
-        if quality[k] < min_quality:
-            continue
-        _dct16(b64, dct, t, b16)
-        _bits(b16, False, words[k, 0])
-        if mirrored:
-            _bits(b16, True, words[k, 1])
+            b64[:, :] = _downscale_box(luma, top, bottom, left, right, region, a, bb)
+        quality[k] = _finish(b64, min_quality, mirrored, dct, t, b16, words[k])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -239,12 +247,8 @@ def hash_boxes_reduced(luma: np.ndarray, boxes: np.ndarray, scale: int, *, min_q
     wide on both axes) hashed from the means of ``scale`` x ``scale`` blocks of ``luma`` with PDQ's
     filter mapped onto them: fast mode's approximation (``_pdqfast``), a few bits from exact (tested;
     measured in ``variants``), at a fraction of the cost. Smaller boxes are hashed exactly."""
-    luma = np.ascontiguousarray(luma, np.float32)
-    boxes = np.ascontiguousarray(boxes, np.int64).reshape(-1, 4)
-    n = len(boxes)
-    words = np.zeros((n, 2, 16), np.uint16)
-    quality = np.zeros(n, np.int64)
-    if n:
+    luma, boxes, words, quality = _arrays(luma, boxes)
+    if len(boxes):
         means_t = np.ascontiguousarray(_block_means(luma, scale).T)
         _hash_reduced(luma, means_t, scale, boxes, min_quality, mirrored, _dct_matrix(), words, quality,
                       round(2 * min_blocks))
@@ -278,14 +282,18 @@ def hash_boxes(luma: np.ndarray, boxes: np.ndarray, *, min_quality: int = 0,
     hash): callers drop such boxes anyway, and their DCT is most of a small box's cost. Returns
     (hashes, mirrored hashes or None, qualities as an int array).
     """
-    luma = np.ascontiguousarray(luma, np.float32)
-    boxes = np.ascontiguousarray(boxes, np.int64).reshape(-1, 4)
-    n = len(boxes)
-    words = np.zeros((n, 2, 16), np.uint16)
-    quality = np.zeros(n, np.int64)
-    if n:
+    luma, boxes, words, quality = _arrays(luma, boxes)
+    if len(boxes):
         _hash_boxes(luma, boxes, min_quality, mirrored, _dct_matrix(), words, quality)
     return _hex(words[:, 0]), _hex(words[:, 1]) if mirrored else None, quality
+
+
+def _arrays(luma: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The kernels' inputs (contiguous float32 luma, n x 4 int64 boxes) and zeroed outputs (words, qualities)."""
+    boxes = np.ascontiguousarray(boxes, np.int64).reshape(-1, 4)
+    n = len(boxes)
+    return (np.ascontiguousarray(luma, np.float32), boxes, np.zeros((n, 2, 16), np.uint16),
+            np.zeros(n, np.int64))
 
 
 @functools.cache
