@@ -82,10 +82,13 @@ def hash_photo(
         # Measured on 2-12 MP photos: a full decode made variants 13x the cost of the hash alone.
         while reduce > 1 and min(width, height) // reduce < VARIANT_MIN_SIDE:
             reduce //= 2
-        if variants and not windows and reduce < coarse:
+        from ..signals import variants as _variants  # (these photos need it below either way)
+
+        if variants and not windows and reduce < coarse and max(width, height) >= _variants.ENLARGE_BELOW:
             # Most photos have no border to trim: their variants are the 8 orientations, which the
             # coarse decode gives at fast mode's own accuracy. Only a photo with a flat edge line
-            # (a border, a canvas) is decoded again, finer, to trim it.
+            # (a border, a canvas) is decoded again, finer, to trim it; a thumbnail is decoded in
+            # full at once, since it is also looked up enlarged.
             quick = _orientations_only(image, width, height, coarse, keep_pixels)
             if quick is not None:
                 return quick
@@ -141,13 +144,9 @@ def _query_windows(rgb: np.ndarray, boxes: list[Box], mode: Mode, luma: np.ndarr
 def _orientations_only(image: Image.Image, width: int, height: int, reduce: int,
                        keep_pixels: bool) -> PhotoHashes | None:
     """Fast mode's query variants of a photo without a border: its eight orientations from one
-    coarse decode. None (the image then closed) when an edge line is flat and trimming may help, or
-    when the photo is small enough to be looked up enlarged too."""
+    coarse decode. None (the image then closed) when an edge line is flat and trimming may help."""
     from ..signals import variants as _variants
 
-    if max(width, height) < _variants.ENLARGE_BELOW:
-        image.close()
-        return None  # a thumbnail is also looked up enlarged: from the full decode
     orientation = _orientation(image) if keep_pixels else 1
     rgb = decode_rgb(image, reduce=reduce)
     if _variants.may_have_border(rgb):
