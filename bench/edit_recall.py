@@ -229,11 +229,9 @@ def storage(media: dict[int, list[Any]], plain: dict[int, tuple[str, int]], work
         sizes[name] = db.stat().st_size
     n = len(LISTED)
     windows = [len(media[i]) for i in LISTED]
-    label = statistics.fmean(len(d.derived) for i in LISTED for d in media[i])
     return {"sqlite_bytes_per_photo": {k: (sizes[k] - sizes["empty"]) / n for k in ("hash-only", "media")},
             "windows_per_photo": statistics.fmean(windows), "windows_median": statistics.median(windows),
-            "windows_max": max(windows), "photos_without_windows": sum(w == 0 for w in windows),
-            "label_chars": label}
+            "windows_max": max(windows), "photos_without_windows": sum(w == 0 for w in windows)}
 
 
 def index_size(db: Path) -> dict[str, Any]:

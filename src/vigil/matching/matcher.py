@@ -306,8 +306,8 @@ class Matcher:
             listed_frames: set[int] = set()
             best: tuple[View, Window, int, str] | None = None
             for (query_frame, listed_frame), matched in per.items():
-                agreeing = windows_agree(((view, window) for view, window, _, _ in matched), FRAME_WINDOWS)
-                if len(matched) >= FRAME_WINDOWS and agreeing:
+                if len(matched) >= FRAME_WINDOWS and windows_agree(
+                        ((view, window) for view, window, _, _ in matched), FRAME_WINDOWS):
                     query_frames.add(query_frame)
                     listed_frames.add(listed_frame)
                     closest = min(matched, key=lambda m: m[2])
