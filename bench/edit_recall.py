@@ -17,8 +17,9 @@ edits of ``make_combined_edits``. Three ways of finding them, each through Vigil
 * expanded: ``query_variants`` (eight orientations, borders and canvas trimmed) against the same
   hash-only list - Vigil's default query expansion, what ``vigil scan`` does with any list;
 * media-backed: ``query_variants`` and ``query_windows`` against a list made from the media
-  (``media_signals``: windows anchored on corners, two of which must agree) - Vigil's rule for lists
-  made with ``lists add-media``.
+  (``media_signals``: windows anchored on corners), the photo at hand for guided windows
+  (``vigil.signals.guided``: a matched window puts the listed photo's others in the copy, and two more
+  must be found there) - Vigil's rule for lists made with ``lists add-media``.
 
 Decoys (false positives): ``--decoys`` unrelated benign photos hashed as ``vigil scan`` does in fast
 mode (``content_boxes``, ``query_variants``, ``query_windows`` on the decoded pixels: at these sizes,
@@ -70,8 +71,9 @@ from vigil.lists import Record, Signal
 from vigil.lists.importing import import_records
 from vigil.matching import Matcher, PdqQuery, Query
 from vigil.signals import _pdqcheck
+from vigil.signals.guided import GUIDED_RADIUS, WindowProbe
 from vigil.signals.mode import Mode
-from vigil.signals.pdq import dihedral_rgb
+from vigil.signals.pdq import dihedral_rgb, photo_luma
 from vigil.signals.variants import (
     PHOTO_WINDOWS,
     Variant,
@@ -133,7 +135,7 @@ def match_all(rgb: np.ndarray) -> tuple[dict[str, list[str]], list[Variant]]:
     plain = [v for v in variants if v.view.is_original]
     queries = {"plain": ("hash-only", Query("q", pdq=_pdq(plain))),
                "expanded": ("hash-only", Query("q", pdq=_pdq(variants))),
-               "media-backed": ("media", Query("q", pdq=_pdq(variants + windows)))}
+               "media-backed": ("media", Query("q", pdq=_pdq(variants + windows), probe=WindowProbe(photo_luma(rgb))))}
     found = {name: sorted({x.entry for x in m[lst].match(q).matches}) for name, (lst, q) in queries.items()}
     return found, variants
 
@@ -451,7 +453,7 @@ def main() -> None:
         "real list: **plain** - the query's PDQ against a hash-only list; **expanded** - `query_variants` "
         "(orientations, trimmed borders: Vigil's default expansion) against the hash-only list; **media-backed** - "
         "variants and `query_windows` against a list made from the media (`media_signals`), "
-        f"{PHOTO_WINDOWS} windows agreeing. "
+        f"{PHOTO_WINDOWS} windows where one crop puts them, each within {GUIDED_RADIUS} bits (guided windows). "
         "ORB+RANSAC, fixed crop sets, blind caption bands and the dihedral-only columns of the earlier study are "
         "dropped: they were measured against what is now Vigil's method (git history keeps those numbers).",
         "",

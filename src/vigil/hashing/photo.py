@@ -24,6 +24,7 @@ from ..signals.pdq import DIHEDRAL_NAMES, PdqHash, hash_decoded, photo_luma, red
 from ..signals.views import Box, View
 
 if TYPE_CHECKING:
+    from ..signals.guided import WindowProbe
     from ..signals.variants import DerivedHash, Variant
 
 __all__ = ["VARIANT_MIN_SIDE", "WINDOW_QUERY_SIDE", "PhotoHashes", "hash_photo"]
@@ -52,6 +53,8 @@ class PhotoHashes:
     # and the EXIF orientation (1-8) a viewer would apply: enough to draw a thumbnail without decoding again.
     pixels: np.ndarray | None = None
     orientation: int = 1
+    # With the windows: the photo kept for guided windows at match time (``signals.guided``)
+    probe: WindowProbe | None = None
 
 
 def hash_photo(
@@ -112,12 +115,18 @@ def hash_photo(
     def full_size(found: list[Variant]) -> list[Variant]:  # boxes found on a reduced decode, in the photo's pixels
         return [v._replace(view=v.view.scaled(reduce, width, height)) for v in found]
 
+    probe = None
+    if windows:
+        from ..signals.guided import WindowProbe
+
+        probe = WindowProbe(luma, (width, height))
     return PhotoHashes(
         plain,
         orientations,
         full_size(_variants.query_variants(rgb, boxes, luma=luma)) if variants else None,
         _variants.media_signals(rgb, luma=luma) if derived else None,
         full_size(_query_windows(rgb, boxes or [], mode, luma)) if windows else None,
+        probe=probe,
         **kept,  # type: ignore[arg-type]
     )
 

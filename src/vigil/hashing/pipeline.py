@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..signals import pdq, vpdq
+    from ..signals.guided import WindowProbe
     from ..signals.variants import DerivedHash, Variant
     from ..signals.vpdq import FrameDerived, FrameWindow, VideoView
 
@@ -70,6 +71,8 @@ class FileResult:
     # With HashOptions.keep_pixels: the pixels a photo was hashed from, and the EXIF orientation (1-8)
     pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
     orientation: int = field(default=1, compare=False, repr=False)
+    # With HashOptions.windows, a photo's: kept for guided windows when it is matched (signals.guided)
+    probe: WindowProbe | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         signals: dict[str, object] = {}
@@ -169,6 +172,7 @@ def _hash_media(result: FileResult, blob: Blob, options: HashOptions) -> None:
         result.pdq_derived = hashes.derived
         result.pdq_windows = hashes.windows
         result.pixels, result.orientation = hashes.pixels, hashes.orientation
+        result.probe = hashes.probe
     elif result.kind is Kind.VIDEO:
         from ..signals import vpdq
 

@@ -37,7 +37,7 @@ from .windows import window_of
 
 __all__ = ["ByTag", "CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
 
-CACHE_FORMAT = 2  # 2: a PDQ row's window packed in its tag (1 kept every derived label as text)
+CACHE_FORMAT = 3  # 3: photo windows' rows by entry; 2: a PDQ row's window packed in its tag (1: labels as text)
 _BATCH = 20_000
 
 # A PDQ row's tag says what the row's hash is of, in one uint64 (no label text: a list from media has
@@ -104,6 +104,18 @@ class CompiledList:
     has_frame_windows: bool = False  # some row is a window of a video's frame
     videos: VideoFrames | None = None
     video_pk: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    # The rows of photos' windows grouped by entry (``window_rows_of``): the entries, in order, and where
+    # each one's rows start in ``window_rows``.
+    window_pks: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    window_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    window_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    def window_rows_of(self, pk: int) -> np.ndarray:
+        """The PDQ rows of entry ``pk``'s photo windows (none for an entry without)."""
+        k = int(np.searchsorted(self.window_pks, pk))
+        if k == len(self.window_pks) or int(self.window_pks[k]) != pk:
+            return np.empty(0, np.int64)
+        return np.asarray(self.window_rows[int(self.window_starts[k]) : int(self.window_starts[k + 1])])
 
     def _label(self, tag: int) -> str:
         if tag == 0:
@@ -152,6 +164,7 @@ class CompiledList:
             v = self.videos
             total += v.bits.nbytes + v.quality.nbytes + v.offsets.nbytes + v.index.nbytes + v.index_frame.nbytes
             total += v.frame_video.nbytes + self.video_pk.nbytes
+        total += self.window_pks.nbytes + self.window_starts.nbytes + self.window_rows.nbytes
         return int(total)
 
 
@@ -268,6 +281,8 @@ class _Builder:
             kinds = set((np.unique(tags >> np.uint64(_KIND_SHIFT))).tolist())
             out.has_windows = _WINDOW in kinds or any(Window.parse(label) for label in out.labels)
             out.has_frame_windows = _FRAME_WINDOW in kinds or any(parse_frame_window(label) for label in out.labels)
+            if out.has_windows:
+                _group_windows(out)
         self.frame_chunks.append(_bits(self.frame_hex))
         frame_bits = np.concatenate(self.frame_chunks)
         if len(frame_bits):
@@ -279,6 +294,24 @@ class _Builder:
                                      np.asarray(order, dtype=np.int64), frame_video)
             out.video_pk = np.asarray(self.video_pk, dtype=np.int64)
         return out
+
+
+def _group_windows(out: CompiledList) -> None:
+    """Fill ``out``'s rows of photo windows by entry, for ``window_rows_of``."""
+    tags = out.pdq_tag
+    is_window = (tags >> np.uint64(_KIND_SHIFT)) == _WINDOW
+    other = np.flatnonzero((tags >> np.uint64(_KIND_SHIFT)) == _OTHER)
+    if len(other):  # windows kept as label text (lists compiled from rows stored before windows were packed)
+        labelled = np.unique(tags[other])
+        windows = [t for t in labelled.tolist() if out.windows[t] is not None]
+        is_window[other] = np.isin(tags[other], np.array(windows, np.uint64))
+    rows = np.flatnonzero(is_window)
+    width = np.int32 if len(tags) < 1 << 31 else np.int64
+    rows = rows[np.argsort(out.pdq_pk[rows], kind="stable")].astype(width)
+    pks = np.asarray(out.pdq_pk[rows])
+    out.window_pks, starts = np.unique(pks, return_index=True)
+    out.window_starts = np.append(starts, len(rows)).astype(np.int64)
+    out.window_rows = rows
 
 
 def _bits(hexes: list[str]) -> np.ndarray:
@@ -322,7 +355,7 @@ def _save(compiled: CompiledList, folder: Path) -> None:
             np.save(tmp / f"{kind}.pk.npy", compiled.exact_pk[kind])
         if compiled.pdq is not None:
             compiled.pdq.save(tmp / "pdq")
-            for name in ("pdq_pk", "pdq_quality", "pdq_tag"):
+            for name in ("pdq_pk", "pdq_quality", "pdq_tag", "window_pks", "window_starts", "window_rows"):
                 np.save(tmp / f"{name}.npy", getattr(compiled, name))
         if compiled.videos is not None:
             v = compiled.videos
@@ -363,6 +396,8 @@ def _load(folder: Path) -> CompiledList:
         if meta["pdq"]:
             out.pdq = PdqIndex.load(folder / "pdq")
             out.pdq_pk, out.pdq_quality, out.pdq_tag = arr("pdq_pk.npy"), arr("pdq_quality.npy"), arr("pdq_tag.npy")
+            out.window_pks, out.window_starts = arr("window_pks.npy"), arr("window_starts.npy")
+            out.window_rows = arr("window_rows.npy")
         if meta["videos"]:
             out.videos = VideoFrames(arr("frames.bits.npy"), arr("frames.quality.npy"), arr("frames.offsets.npy"),
                                      PdqIndex.load(folder / "frames"), arr("frames.index_frame.npy"),

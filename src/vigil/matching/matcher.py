@@ -22,7 +22,9 @@ from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
 from ..lists.compiled import CompiledList, load_compiled
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.variants import FRAME_WINDOWS, PHOTO_WINDOWS, WINDOW_MIN_QUALITY, windows_agree
+from ..signals.agreement import FRAME_WINDOWS, PHOTO_WINDOWS, windows_agree
+from ..signals.guided import GUIDED_RADIUS, WindowProbe, confirm
+from ..signals.variants import WINDOW_MIN_QUALITY
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature, parse_line
 from ..store import Store
@@ -36,6 +38,9 @@ __all__ = [
 # A video matches a video listed from media through its frames' windows when this share of its frames
 # (those with windows) match frames of the listed video, each by two agreeing windows.
 WINDOW_FRAMES_PERCENT = 50.0
+# Listed photos whose windows matched a query's too few to agree, looked for by guided windows
+# (``signals.guided``), closest first: a copy's own photo is among the closest.
+_GUIDED_CANDIDATES = 8
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class Query:
     vpdq_views: list[VideoView] = field(default_factory=list)  # the video mirrored, trimmed to its picture
     vpdq_windows: list[FrameWindow] = field(default_factory=list)  # its frames' windows (media-backed lists)
     error: str | None = None
+    # The photo itself, where it is at hand: a listed photo that some of its windows matched is looked
+    # for at the places they predict (signals.guided). Without it, windows must agree by themselves.
+    probe: WindowProbe | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -231,10 +239,27 @@ class Matcher:
                 windows.setdefault((i, pk), []).append((asked_pdq.view, listed_window, int(dist), comp.tags[tag_no]))
             else:
                 hits[i].append(_Hit(pos, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
+        guided: dict[int, list[tuple[int, int, list[tuple[View, Window, int, str]]]]] = {}
         for (i, pk), pairs in windows.items():
-            if len(pairs) >= PHOTO_WINDOWS and windows_agree((view, window) for view, window, _, _ in pairs):
+            if queries[i].probe is not None:  # the photo is at hand: its windows are looked for (below)
+                guided.setdefault(i, []).append((min(p[2] for p in pairs), pk, pairs))
+            elif len(pairs) >= PHOTO_WINDOWS and windows_agree((view, window) for view, window, _, _ in pairs):
                 view, _, dist, label = min(pairs, key=lambda p: p[2])
                 hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
+        for i, candidates in guided.items():
+            probe = queries[i].probe
+            assert probe is not None and comp.pdq is not None
+            for _, pk, pairs in sorted(candidates, key=lambda c: c[:2])[:_GUIDED_CANDIDATES]:
+                rows = comp.window_rows_of(pk)
+                listed = [w for w in (comp.windows[tag] for tag in comp.pdq_tag[rows].tolist()) if w is not None]
+                if len(listed) != len(rows):
+                    continue  # (grouped rows are photo windows: cannot happen)
+                confirmed = confirm(probe, [(view, window, dist) for view, window, dist, _ in pairs], listed,
+                                    comp.pdq.hashes(rows), min(GUIDED_RADIUS, info.settings.pdq_threshold))
+                if confirmed is not None:
+                    view, dist = confirmed
+                    label = next(lbl for v, _, d, lbl in pairs if v == view and d == dist)
+                    hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
 
     @staticmethod
     def _video_scores(info: ListInfo, comp: CompiledList, features: Sequence[VpdqFeature]) -> list[VideoScore]:
@@ -410,4 +435,5 @@ def query_from_result(result: FileResult) -> Query:
         query.vpdq = result.vpdq
     query.vpdq_views = list(result.vpdq_views or ())
     query.vpdq_windows = list(result.vpdq_windows or ())
+    query.probe = result.probe
     return query

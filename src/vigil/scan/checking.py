@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import InputUnusable
 from ..matching import Matcher, PdqQuery, Query
 from ..signals import SHA256
+from ..signals.guided import WindowProbe
 from ..signals.variants import Variant
 from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature
 from ..store import Store
@@ -74,11 +75,12 @@ class ListCheck:
 
     def check(self, digests: dict[str, str], pdq: Sequence[Variant], vpdq: Sequence[VpdqFeature] | None,
               views: Sequence[VideoView] = (), windows: Sequence[FrameWindow] = (),
-              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+              probe: WindowProbe | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(block-list matches, allow-list matches) of one content, in the report's form; a video's
-        ``views`` (mirrored, trimmed) and frame ``windows`` are matched as well."""
+        ``views`` (mirrored, trimmed) and frame ``windows`` are matched as well, and a photo's
+        windows guided by its ``probe`` (``signals.guided``)."""
         query = Query(digests.get(SHA256.name, ""), dict(digests), [PdqQuery(*v) for v in pdq],
-                      list(vpdq) if vpdq else None, list(views), list(windows))
+                      list(vpdq) if vpdq else None, list(views), list(windows), probe=probe)
         result = self.ready().match(query)
         return [m.to_json() for m in result.matches], [m.to_json() for m in result.allowed]
 

@@ -28,6 +28,7 @@ from ..hashing import FileResult, HashOptions, hash_blob, video_source
 from ..media.sniff import Kind
 from ..media.thumbs import photo_thumbnail, pixels_thumbnail, video_strip
 from ..signals import PDQ, vpdq
+from ..signals.guided import WindowProbe
 from ..signals.mode import Mode
 from ..signals.variants import Variant
 from ..signals.views import ORIGINAL
@@ -253,7 +254,7 @@ def _hash_content(blob: Blob, options: ReadOptions) -> Content:
         content.signals[PDQ.name] = result.pdq.to_json()
         queries = list(result.pdq_variants or [Variant(ORIGINAL, result.pdq.hash, result.pdq.quality)])
         queries += result.pdq_windows or []
-        _check(content, blob, queries, None, options, pixels=(result.pixels, result.orientation))
+        _check(content, blob, queries, None, options, pixels=(result.pixels, result.orientation), probe=result.probe)
     elif result.kind is Kind.VIDEO:
         _check_video(blob, result, content, options)
     else:
@@ -288,12 +289,12 @@ def _check_video(blob: Blob, result: FileResult, content: Content, options: Read
 def _check(content: Content, blob: Blob, queries: list[Variant],
            features: list[vpdq.VpdqFeature] | None, options: ReadOptions,
            video: tuple[list[vpdq.VideoView], list[vpdq.FrameWindow]] | None = None,
-           pixels: tuple[Any, int] | None = None) -> None:
+           pixels: tuple[Any, int] | None = None, probe: WindowProbe | None = None) -> None:
     if options.check is None:
         return
     views, windows = video if video is not None else ([], [])
     content.matches, content.allowed = options.check.check(blob.digests.as_dict(), queries, features, views,
-                                                           windows)
+                                                           windows, probe)
     if content.matches and options.pictures and content.kind in (Kind.IMAGE.value, Kind.VIDEO.value):
         try:
             if content.kind == Kind.IMAGE.value and pixels is not None and pixels[0] is not None:

@@ -22,7 +22,7 @@ Why these and not others (a fixed set of crops, local features) is measured in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numba
@@ -31,6 +31,7 @@ from PIL import Image
 
 from ..errors import InvalidValue
 from . import _pdqbatch, _pdqcheck, _pdqcore
+from .agreement import FRAME_WINDOWS, PHOTO_WINDOWS, windows_agree
 from .pdq import DIHEDRAL_NAMES, dihedral_rgb, hash_rgb
 from .views import Box, View, Window
 
@@ -875,94 +876,3 @@ def _query_window(trimmed: Box | None, window: Window, hexhash: str, quality: in
     if window.mirrored:
         return Variant(View("flipy", trimmed, window.mirror()), hexhash, quality)
     return Variant(View(trimmed=trimmed, window=window), hexhash, quality)
-
-
-_AGREE = 0.02  # windows agree when one's crop-and-scale puts the other within this share of the frame
-# Two windows confirm each other only when they are different windows: some side at least this share
-# of the frame apart, in the listed photo and in the query alike. Windows of one pair of corners found
-# at two scales differ by a pixel and match alike: an unrelated smooth photo matched through such a
-# near-twin pair (measured: 1 in 640 queries before this rule, none after).
-_DISTINCT = 0.05
-
-
-class _Placed(NamedTuple):
-    frame: Box | None  # which part of the query the window is in: the whole photo, or a trimmed box
-    mirrored: bool
-    listed: tuple[float, float, float, float]  # x0, x1, y0, y1 in the listed photo (0..1), as the copy shows it
-    query: tuple[float, float, float, float]  # the same in the query's frame
-
-
-def _extent(window: Window) -> tuple[float, float, float, float]:
-    return window.left / 100, 1 - window.right / 100, window.top / 100, 1 - window.bottom / 100
-
-
-def _place(query: View, listed: Window) -> _Placed | None:
-    if query.window is None:
-        return None
-    x0, x1, y0, y1 = _extent(listed)
-    # A listed window kept mirrored (lists made before query windows were mirrored), or a query
-    # window's mirror image matching: the copy shows the listed photo mirrored, and the window's x
-    # runs the other way.
-    mirrored = listed.mirrored != (query.orientation == "flipy")
-    if mirrored:
-        x0, x1 = 1 - x1, 1 - x0
-    return _Placed(query.trimmed, mirrored, (x0, x1, y0, y1), _extent(query.window))
-
-
-def _apart(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return max(abs(p - q) for p, q in zip(a, b, strict=True)) >= _DISTINCT
-
-
-def _agree(a: _Placed, b: _Placed) -> bool:
-    """Whether the crop and scale taking a's listed window to its query window also takes b's."""
-    if a.frame != b.frame or a.mirrored != b.mirrored:
-        return False
-    if not (_apart(a.listed, b.listed) and _apart(a.query, b.query)):
-        return False  # one window found at two scales a pixel apart is still one window
-    for axis in (0, 2):
-        span = a.listed[axis + 1] - a.listed[axis]
-        if span <= 0:
-            return False
-        scale = (a.query[axis + 1] - a.query[axis]) / span
-        shift = a.query[axis] - scale * a.listed[axis]
-        for k in (axis, axis + 1):
-            if abs(scale * b.listed[k] + shift - b.query[k]) > _AGREE:
-                return False
-    return True
-
-
-# A photo matches through windows when this many different windows agree on one crop and scale.
-# Two were enough on 160 photos and not on 1,500 decoys: among low-texture scenes, two nested windows
-# of near-flat regions (a sky's corner, an abstract blur) lined up by chance for 3 decoys and 6 copies
-# of other listed photos, where three never did; on 12% crops of low-texture photos three cost 4
-# points of recall (93% -> 89%), textured photos none.
-PHOTO_WINDOWS = 3
-# A video's frame matches through two (a video matches when half its frames do: see the matcher).
-FRAME_WINDOWS = 2
-
-
-def windows_agree(matches: Iterable[tuple[View, Window]], need: int = PHOTO_WINDOWS) -> bool:
-    """Whether window matches with one listed photo confirm each other, so that it is a match.
-
-    ``matches`` pairs the view of a query window (from :func:`query_windows`) with the listed window
-    it matched (from :func:`media_signals`). A single window can match by chance: a window mostly of
-    two flat areas and an edge looks like many others, and so, among thousands of photos, can two.
-    The windows of a real copy are related by the one crop and scale that made it, so this asks for
-    ``need`` different windows (each some 5% of the frame from the others) in the same part of the
-    query whose positions that same crop and scale explain (to 2% of the frame); chance matches
-    almost never line up.
-    """
-    placed = [p for p in (_place(q, lst) for q, lst in matches) if p is not None]
-    for i, a in enumerate(placed):
-        for b in placed[i + 1 :]:
-            if not _agree(a, b):
-                continue
-            group = [a, b]
-            for c in placed:
-                if len(group) >= need:
-                    break
-                if all(_apart(c.listed, g.listed) and _apart(c.query, g.query) for g in group) and _agree(a, c):
-                    group.append(c)
-            if len(group) >= need:
-                return True
-    return False

@@ -1,0 +1,171 @@
+"""Guided windows: where one window of a listed photo matched, look for its others where that
+match puts them.
+
+Anchored windows (``variants.media_signals`` and ``query_windows``) find a crop where the copy and
+the listed photo share corners that each finds at the same places. A low-texture photo (a gradient,
+a sky, soft abstract shapes) has few corners that hold, and a crop of it often keeps one window that
+matches, not the three :func:`agreement.windows_agree` asks for. One match fixes the crop and scale
+that made the copy, though: a window's four sides in the listed photo and in the copy say where
+every other window of the listed photo lies in the copy. So the copy is hashed there, at each
+window the crop kept, and compared with what the list holds for it; a real copy has them within a
+few bits (no corner has to be found again), an unrelated photo does not.
+
+The match then rests on the same evidence as three anchored windows: three different windows of
+the listed photo, each within the list's distance, all where one crop and scale put them. The
+photo being checked must still be at hand when it is matched: :class:`WindowProbe` keeps its luma.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image
+
+from .agreement import PHOTO_WINDOWS, Placed, apart, extent, place
+from .variants import _WINDOW_SIDE, WINDOW_MIN_QUALITY, _Regions
+from .views import Box, View, Window
+
+__all__ = ["GUIDED_RADIUS", "Found", "WindowProbe", "confirm", "look"]
+
+# The crops a seed may stand for: a copy shows the listed photo's windows between half and two and
+# a half times their share of its frame (a 12% crop a side: 1.32), and stretched by at most this much
+# more along one axis than along the other (a crop of one side only, a change of aspect).
+_SCALES = (0.5, 2.5)
+_STRETCH = 1.7
+_EDGE = 0.005  # share of the frame a predicted window may run past its edge (then cut at it)
+_SEEDS = 3  # matched windows of one listed photo tried as seeds, closest first
+_CHUNK = 24  # windows hashed at a time, until enough are found
+# How close a window looked for where a seed puts it must be to the listed one. Hashed at the very
+# place (no corner found again), a copy's windows come within a few bits: 12% crops of 450 listed
+# photos, 0-10 bits for most, 8-20 when also shrunk to half the size; among 3,000 unrelated photos
+# (low-texture, same style), windows of soft round shapes came within 20-24 bits of a listed photo's
+# where a chance match put them, none within 18.
+GUIDED_RADIUS = 18
+
+
+class WindowProbe:
+    """A photo being checked, kept for hashing windows of it where a match predicts them.
+
+    ``luma`` is PDQ's luma of the pixels the photo was hashed from (a fast-mode decode may be
+    reduced); ``size`` is (width, height) in the units the query's views name boxes in (the photo's
+    own pixels; the luma's shape when not given). Kept at most ``variants._WINDOW_SIDE`` a side, as
+    windows are hashed.
+    """
+
+    def __init__(self, luma: np.ndarray, size: tuple[int, int] | None = None) -> None:
+        h, w = luma.shape
+        self.size = size if size is not None else (w, h)
+        if max(h, w) > _WINDOW_SIDE:
+            scale = _WINDOW_SIDE / max(h, w)
+            reduced = (max(1, round(w * scale)), max(1, round(h * scale)))
+            luma = np.asarray(Image.fromarray(luma, "F").resize(reduced, Image.Resampling.BOX), np.float32)
+        self.luma = np.ascontiguousarray(luma, np.float32)
+
+    def frame(self, trimmed: Box | None) -> tuple[float, float, float, float]:
+        """(left, top, width, height) in the luma's pixels of the whole photo or of a trimmed box."""
+        h, w = self.luma.shape
+        if trimmed is None:
+            return 0.0, 0.0, float(w), float(h)
+        sx, sy = w / self.size[0], h / self.size[1]
+        return (trimmed.left * sx, trimmed.top * sy, (trimmed.right - trimmed.left) * sx,
+                (trimmed.bottom - trimmed.top) * sy)
+
+    def hash(self, trimmed: Box | None, extents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bits, bits of the mirror image, quality) of each window ``extents`` gives as (x0, x1, y0, y1)
+        shares of the frame (the whole photo, or the ``trimmed`` box); bits are (n, 32) uint8, as a
+        list's index holds them. Hashed as query windows are (from 2 x 2 block means where large)."""
+        left, top, width, height = self.frame(trimmed)
+        h, w = self.luma.shape
+        boxes = [Box(max(0, round(top + y0 * height)), min(h, round(top + y1 * height)),
+                     max(0, round(left + x0 * width)), min(w, round(left + x1 * width)))
+                 for x0, x1, y0, y1 in extents.tolist()]
+        found = _Regions.from_luma(self.luma).hash_many(boxes, True, WINDOW_MIN_QUALITY)
+        bits = np.frombuffer(bytes.fromhex("".join(h for h, _, _ in found)), np.uint8).reshape(-1, 32)
+        flipped = np.frombuffer(bytes.fromhex("".join(f or h for h, f, _ in found)), np.uint8).reshape(-1, 32)
+        return bits, flipped, np.array([q for _, _, q in found], np.int32)
+
+
+class Found(NamedTuple):
+    """A listed window looked for in the copy where a seed put it: how far the copy's hash there is."""
+
+    distance: int
+    quality: int
+    listed: tuple[float, float, float, float]  # x0, x1, y0, y1 in the listed photo, as the copy shows it
+    query: tuple[float, float, float, float]  # the same in the copy's frame
+
+
+def _transform(seed: Placed) -> tuple[np.ndarray, np.ndarray] | None:
+    """(scale, shift) per axis (x, y) taking the listed photo's shares to the copy's, if plausible."""
+    lx0, lx1, ly0, ly1 = seed.listed
+    qx0, qx1, qy0, qy1 = seed.query
+    if lx1 <= lx0 or ly1 <= ly0:
+        return None
+    scale = np.array([(qx1 - qx0) / (lx1 - lx0), (qy1 - qy0) / (ly1 - ly0)])
+    if not (_SCALES[0] <= scale.min() and scale.max() <= _SCALES[1]) or scale.max() > _STRETCH * scale.min():
+        return None
+    return scale, np.array([qx0, qy0]) - scale * np.array([lx0, ly0])
+
+
+def look(probe: WindowProbe, seed_view: View, seed_window: Window, listed: Sequence[Window],
+         listed_bits: np.ndarray) -> list[Found]:
+    """Each of the ``listed`` windows (with their hashes, ``listed_bits``: (n, 32) uint8) that the crop
+    and scale of one matched window (``seed_view`` of the copy matched ``seed_window``) keep in the
+    copy, hashed there; windows not apart from the seed's are left out (they are the seed again)."""
+    return [f for part in _look(probe, seed_view, seed_window, listed, listed_bits, len(listed)) for f in part]
+
+
+def _look(probe: WindowProbe, seed_view: View, seed_window: Window, listed: Sequence[Window],
+          listed_bits: np.ndarray, chunk: int) -> Iterator[list[Found]]:
+    """:func:`look`, ``chunk`` windows at a time (in the list's order: strongest corners first)."""
+    seed = place(seed_view, seed_window)
+    transform = None if seed is None else _transform(seed)
+    if seed is None or transform is None or not len(listed):
+        return
+    scale, shift = transform
+    ext = np.array([extent(w) for w in listed], np.float64)  # x0, x1, y0, y1 as the list keeps each
+    # As the copy shows the listed photo: mirrored where the copy is a mirror image of what the list keeps.
+    flip = np.array([w.mirrored != seed.mirrored for w in listed])
+    ext[flip, 0], ext[flip, 1] = 1 - ext[flip, 1], 1 - ext[flip, 0]
+    query = np.empty_like(ext)
+    query[:, :2] = ext[:, :2] * scale[0] + shift[0]
+    query[:, 2:] = ext[:, 2:] * scale[1] + shift[1]
+    inside = (query[:, [0, 2]].min(axis=1) >= -_EDGE) & (query[:, [1, 3]].max(axis=1) <= 1 + _EDGE)
+    keep = [k for k in np.flatnonzero(inside).tolist()
+            if apart(tuple(ext[k]), seed.listed) and apart(tuple(query[k]), seed.query)]
+    for start in range(0, len(keep), max(1, chunk)):
+        part = keep[start : start + chunk]
+        where = np.clip(query[part], 0.0, 1.0)
+        bits, flipped, quality = probe.hash(seed.frame, where)
+        # A window the copy shows mirrored is compared with the mirror image of the copy's window.
+        seen = np.where(flip[part][:, None], flipped, bits)
+        distance = np.unpackbits(seen ^ listed_bits[part], axis=1).sum(axis=1)
+        yield [Found(int(distance[n]), int(quality[n]), tuple(ext[k]), tuple(where[n]))
+               for n, k in enumerate(part)]
+
+
+def confirm(probe: WindowProbe, matched: Sequence[tuple[View, Window, int]], listed: Sequence[Window],
+            listed_bits: np.ndarray, radius: int = GUIDED_RADIUS, need: int = PHOTO_WINDOWS) -> tuple[View, int] | None:
+    """Whether windows of a copy that matched windows of one listed photo are a match, once the
+    listed photo's other windows are looked for in the copy where each of them puts them.
+
+    ``matched``: (query view, listed window, distance) of each window of the copy that matched one of
+    the listed photo's; ``listed``, ``listed_bits``: all the listed photo's windows and their hashes.
+    A seed (one of the closest matched windows) confirms when ``need`` - 1 other windows, each apart
+    from the rest, are found within ``radius`` bits where it put them. Returns the confirmed seed's
+    (view, distance), else None. The copy is hashed a few windows at a time, and no more once they
+    confirm: a real copy's first few are usually enough.
+    """
+    for view, window, distance in sorted(matched, key=lambda m: m[2])[:_SEEDS]:
+        close: list[Found] = []
+        for part in _look(probe, view, window, listed, listed_bits, _CHUNK):
+            close = sorted(close + [f for f in part if f.distance <= radius and f.quality >= WINDOW_MIN_QUALITY],
+                           key=lambda f: f.distance)
+            group: list[Found] = []
+            for f in close:
+                if all(apart(f.listed, g.listed) and apart(f.query, g.query) for g in group):
+                    group.append(f)
+                    if len(group) + 1 >= need:
+                        return view, distance
+    return None
