@@ -17,9 +17,9 @@ edits of ``make_combined_edits``. Three ways of finding them, each through Vigil
 * expanded: ``query_variants`` (eight orientations, borders and canvas trimmed) against the same
   hash-only list - Vigil's default query expansion, what ``vigil scan`` does with any list;
 * media-backed: ``query_variants`` and ``query_windows`` against a list made from the media
-  (``media_signals``: windows anchored on corners), the photo at hand for guided windows
-  (``vigil.signals.guided``: a matched window puts the listed photo's others in the copy, and two more
-  must be found there) - Vigil's rule for lists made with ``lists add-media``.
+  (``media_signals``: windows anchored on corners, three of which must agree, confirmed by guided
+  windows with the photo at hand: ``vigil.signals.guided``) - Vigil's rule for lists made with
+  ``lists add-media``.
 
 Decoys (false positives): ``--decoys`` unrelated benign photos hashed as ``vigil scan`` does in fast
 mode (``content_boxes``, ``query_variants``, ``query_windows`` on the decoded pixels: at these sizes,
@@ -453,7 +453,8 @@ def main() -> None:
         "real list: **plain** - the query's PDQ against a hash-only list; **expanded** - `query_variants` "
         "(orientations, trimmed borders: Vigil's default expansion) against the hash-only list; **media-backed** - "
         "variants and `query_windows` against a list made from the media (`media_signals`), "
-        f"{PHOTO_WINDOWS} windows where one crop puts them, each within {GUIDED_RADIUS} bits (guided windows). "
+        f"{PHOTO_WINDOWS} windows agreeing on one crop, confirmed by two more found within {GUIDED_RADIUS} bits "
+        "where it puts them (guided windows). "
         "ORB+RANSAC, fixed crop sets, blind caption bands and the dihedral-only columns of the earlier study are "
         "dropped: they were measured against what is now Vigil's method (git history keeps those numbers).",
         "",

@@ -39,10 +39,11 @@ PER_HALF = 16  # listed photos in each half
 # Copies each half may miss (of 16). Media-backed: the issue's >= 95% is one miss (15 of 16 is 94%);
 # hash-only with expansion: its >= 97% is none, and one is allowed for another JPEG coder's rounding.
 # Where this corpus falls short of that today, the allowance is one more than it misses now (fast and
-# exact mode alike), so a regression fails and the gap stays in sight: the five real-photo tiles
-# (small, detailed labelme photos) shrunk to 15% or shown in a screenshot.
+# exact mode alike), so a regression fails and the gap stays in sight: crops of low-texture photos
+# (issue 11), and the five real-photo tiles (small, detailed labelme photos) shrunk to 15% or shown
+# in a screenshot.
 MEDIA_MISSES = 1
-MEDIA_MISSES_EXCEPT: dict[tuple[str, str], int] = {}
+MEDIA_MISSES_EXCEPT = {("crop12", "low-texture"): 4}
 HASH_ONLY_MISSES = 1
 HASH_ONLY_MISSES_EXCEPT = {("screenshot", "textured"): 4, ("resize15", "textured"): 4}
 

@@ -163,23 +163,38 @@ def _list(tmp_path: pytest.TempPathFactory | object, photos: dict[str, np.ndarra
     return store
 
 
-def test_the_matcher_confirms_one_matched_window_only_with_the_photo_at_hand(tmp_path: object) -> None:
+def _three(photo: np.ndarray, kept: tuple[float, ...]) -> list[PdqQuery]:
+    """Three different windows of a crop of ``photo`` that matched the listed ones (as their own hashes
+    here), at the places the crop puts them: they agree on it."""
+    windows, _, hashes = listed_windows(photo)
+    three: list[PdqQuery] = []
+    for k, w in enumerate(windows):
+        where = seen_in_copy(w, kept)
+        sides = (where.left, where.top, where.right, where.bottom)
+        if inside(w, kept) and all(max(abs(a - b) for a, b in zip(sides, (q.view.window.left, q.view.window.top,
+                                                                          q.view.window.right, q.view.window.bottom),
+                                                                  strict=True)) > 6
+                                   for q in three if q.view.window is not None):
+            three.append(PdqQuery(View(window=where), hashes[k], 60))
+        if len(three) == 3:
+            return three
+    raise AssertionError("the crop keeps fewer than three different windows")
+
+
+def test_the_matcher_confirms_agreeing_windows_in_the_photo_at_hand(tmp_path: object) -> None:
     photos = {kind: listed_photo(kind) for kind in benign_corpus.SMOOTH_KINDS}
     store = _list(tmp_path, photos)
     matcher = Matcher(store, ["media"])
     for kind, photo in photos.items():
         copy, kept = crop(photo)
-        windows, _, hashes = listed_windows(photo)
-        k = next(k for k, w in enumerate(windows) if inside(w, kept))
-        # One window of the copy that matched one of the listed photo's (as its own hash here).
-        one = PdqQuery(View(window=seen_in_copy(windows[k], kept)), hashes[k], 60)
-        assert matcher.match(Query("copy", pdq=[one])).matches == []  # one window alone is never a match
-        guided = matcher.match(Query("copy", pdq=[one], probe=WindowProbe(photo_luma(copy)))).matches
-        assert [(m.entry, m.variant) for m in guided] == [(kind, one.view.label)]
-        # The same window in an unrelated photo of the same style is no match, guided or not.
-        other, _ = crop(benign_corpus.smooth_scene(np.random.default_rng([listed_seed(kind), 77]), kind,
-                                                   np.random.default_rng(9)))
-        assert matcher.match(Query("other", pdq=[one], probe=WindowProbe(photo_luma(other)))).matches == []
+        three = _three(photo, kept)
+        assert [m.entry for m in matcher.match(Query("copy", pdq=three)).matches] == [kind]
+        confirmed = matcher.match(Query("copy", pdq=three, probe=WindowProbe(photo_luma(copy)))).matches
+        assert [m.entry for m in confirmed] == [kind]
+        # One window is never a match, the photo at hand or not: guided windows confirm, they do not find.
+        one = three[:1]
+        assert matcher.match(Query("copy", pdq=one)).matches == []
+        assert matcher.match(Query("copy", pdq=one, probe=WindowProbe(photo_luma(copy)))).matches == []
     store.close()
 
 
@@ -191,18 +206,7 @@ def test_windows_that_agree_by_chance_are_no_match_once_the_photo_is_looked_at(t
     store = _list(tmp_path, {"sky": photo})
     matcher = Matcher(store, ["media"])
     _, kept = crop(photo)
-    windows, _, hashes = listed_windows(photo)
-    three: list[PdqQuery] = []
-    for k, w in enumerate(windows):
-        where = seen_in_copy(w, kept)
-        if inside(w, kept) and all(max(abs(a - b) for a, b in zip(
-                (where.left, where.top, where.right, where.bottom),
-                (q.view.window.left, q.view.window.top, q.view.window.right, q.view.window.bottom), strict=True)) > 6
-                for q in three if q.view.window is not None):
-            three.append(PdqQuery(View(window=where), hashes[k], 60))
-        if len(three) == 3:
-            break
-    assert len(three) == 3
+    three = _three(photo, kept)
     assert [m.entry for m in matcher.match(Query("copy", pdq=three)).matches] == ["sky"]
     other, _ = crop(smooth("sky", listed_seed("sky") + 1))
     assert matcher.match(Query("other", pdq=three, probe=WindowProbe(photo_luma(other)))).matches == []

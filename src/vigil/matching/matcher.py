@@ -38,9 +38,6 @@ __all__ = [
 # A video matches a video listed from media through its frames' windows when this share of its frames
 # (those with windows) match frames of the listed video, each by two agreeing windows.
 WINDOW_FRAMES_PERCENT = 50.0
-# Listed photos whose windows matched a query's too few to agree, looked for by guided windows
-# (``signals.guided``), closest first: a copy's own photo is among the closest.
-_GUIDED_CANDIDATES = 8
 
 
 @dataclass(frozen=True)
@@ -61,8 +58,8 @@ class Query:
     vpdq_views: list[VideoView] = field(default_factory=list)  # the video mirrored, trimmed to its picture
     vpdq_windows: list[FrameWindow] = field(default_factory=list)  # its frames' windows (media-backed lists)
     error: str | None = None
-    # The photo itself, where it is at hand: a listed photo that some of its windows matched is looked
-    # for at the places they predict (signals.guided). Without it, windows must agree by themselves.
+    # The photo itself, where it is at hand: a listed photo whose windows agree is also looked for at
+    # the places they predict (signals.guided). Without it, agreeing windows match by themselves.
     probe: WindowProbe | None = field(default=None, repr=False, compare=False)
 
 
@@ -219,9 +216,13 @@ class Matcher:
             return
         bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
         found = comp.pdq.search(bits, info.settings.pdq_threshold)
-        # Windows (parts of photos) match only windows, and only when three different ones agree on
-        # the crop and scale that relate the copy to the listed photo (variants.windows_agree): one
-        # window, however close, can match by chance, and among thousands of photos so can two.
+        # Windows (parts of photos) match only windows, and a listed photo matches through them only
+        # when three different ones agree on the crop and scale that relate the copy to it
+        # (signals.agreement.windows_agree): one window, however close, can match by chance, and
+        # among thousands of photos so can two. With the photo at hand (a probe), the listed photo's
+        # windows are then also looked for where the agreeing ones put them, and two more must be
+        # there within GUIDED_RADIUS (signals.guided): three near-flat windows of soft shapes can
+        # agree by chance too, and a copy has the others where they belong.
         windows: dict[tuple[int, int], list[tuple[View, Window, int, str]]] = {}
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
             i, asked_pdq = asked[q]
@@ -239,27 +240,25 @@ class Matcher:
                 windows.setdefault((i, pk), []).append((asked_pdq.view, listed_window, int(dist), comp.tags[tag_no]))
             else:
                 hits[i].append(_Hit(pos, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
-        guided: dict[int, list[tuple[int, int, list[tuple[View, Window, int, str]]]]] = {}
         for (i, pk), pairs in windows.items():
-            if queries[i].probe is not None:  # the photo is at hand: its windows are looked for (below)
-                guided.setdefault(i, []).append((min(p[2] for p in pairs), pk, pairs))
-            elif len(pairs) >= PHOTO_WINDOWS and windows_agree((view, window) for view, window, _, _ in pairs):
+            if len(pairs) < PHOTO_WINDOWS or not windows_agree((view, window) for view, window, _, _ in pairs):
+                continue
+            probe = queries[i].probe
+            if probe is None:
                 view, _, dist, label = min(pairs, key=lambda p: p[2])
                 hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
-        for i, candidates in guided.items():
-            probe = queries[i].probe
-            assert probe is not None and comp.pdq is not None
-            for _, pk, pairs in sorted(candidates, key=lambda c: c[:2])[:_GUIDED_CANDIDATES]:
-                rows = comp.window_rows_of(pk)
-                listed = [w for w in (comp.windows[tag] for tag in comp.pdq_tag[rows].tolist()) if w is not None]
-                if len(listed) != len(rows):
-                    continue  # (grouped rows are photo windows: cannot happen)
-                confirmed = confirm(probe, [(view, window, dist) for view, window, dist, _ in pairs], listed,
-                                    comp.pdq.hashes(rows), min(GUIDED_RADIUS, info.settings.pdq_threshold))
-                if confirmed is not None:
-                    view, dist = confirmed
-                    label = next(lbl for v, _, d, lbl in pairs if v == view and d == dist)
-                    hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
+                continue
+            # The photo is at hand: the listed photo's other windows are looked for where these put them.
+            rows = comp.window_rows_of(pk)
+            listed = [w for w in (comp.windows[tag] for tag in comp.pdq_tag[rows].tolist()) if w is not None]
+            if len(listed) != len(rows):
+                continue  # (grouped rows are photo windows: cannot happen)
+            confirmed = confirm(probe, [(view, window, dist) for view, window, dist, _ in pairs], listed,
+                                comp.pdq.hashes(rows), min(GUIDED_RADIUS, info.settings.pdq_threshold))
+            if confirmed is not None:
+                view, dist = confirmed
+                label = next(lbl for v, _, d, lbl in pairs if v == view and d == dist)
+                hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
 
     @staticmethod
     def _video_scores(info: ListInfo, comp: CompiledList, features: Sequence[VpdqFeature]) -> list[VideoScore]:

@@ -1,18 +1,21 @@
-"""Guided windows: where one window of a listed photo matched, look for its others where that
-match puts them.
+"""Guided windows: where windows of a listed photo matched, look for its others where those
+matches put them.
 
 Anchored windows (``variants.media_signals`` and ``query_windows``) find a crop where the copy and
-the listed photo share corners that each finds at the same places. A low-texture photo (a gradient,
-a sky, soft abstract shapes) has few corners that hold, and a crop of it often keeps one window that
-matches, not the three :func:`agreement.windows_agree` asks for. One match fixes the crop and scale
-that made the copy, though: a window's four sides in the listed photo and in the copy say where
-every other window of the listed photo lies in the copy. So the copy is hashed there, at each
-window the crop kept, and compared with what the list holds for it; a real copy has them within a
-few bits (no corner has to be found again), an unrelated photo does not.
+the listed photo share corners that each finds at the same places, and three that agree on one crop
+and scale make a match (``agreement.windows_agree``). Among thousands of low-texture photos, though,
+three near-flat windows of soft round shapes can line up by chance. One matched window fixes the crop
+and scale that would make the copy (its four sides in the listed photo and in the copy), so every
+other window of the listed photo has a place in the copy: the copy is hashed there and compared with
+what the list holds. A real copy has them within a few bits (no corner has to be found again); a
+chance match mostly does not. :func:`confirm` asks for two more found so; the matcher asks it of
+every listed photo whose windows agree, when the photo being checked is at hand
+(:class:`WindowProbe` keeps its luma).
 
-The match then rests on the same evidence as three anchored windows: three different windows of
-the listed photo, each within the list's distance, all where one crop and scale put them. The
-photo being checked must still be at hand when it is matched: :class:`WindowProbe` keeps its luma.
+Used alone (one matched window and two found where it puts them, without anchored agreement), this
+finds more crops of low-texture photos (12% crops: 92.7% against 86.0%) but matched one decoy of
+10,000 (bench/results/edit_recall.md, BENCHMARKS.md): soft shapes of an unrelated photo came within
+4-18 bits where a chance match put them. So the matcher uses it to confirm, not to find.
 """
 
 from __future__ import annotations
@@ -38,10 +41,11 @@ _EDGE = 0.005  # share of the frame a predicted window may run past its edge (th
 _SEEDS = 3  # matched windows of one listed photo tried as seeds, closest first
 _CHUNK = 24  # windows hashed at a time, until enough are found
 # How close a window looked for where a seed puts it must be to the listed one. Hashed at the very
-# place (no corner found again), a copy's windows come within a few bits: 12% crops of 450 listed
-# photos, 0-10 bits for most, 8-20 when also shrunk to half the size; among 3,000 unrelated photos
-# (low-texture, same style), windows of soft round shapes came within 20-24 bits of a listed photo's
-# where a chance match put them, none within 18.
+# place, a copy's windows come within a few bits: 12% crops of 200 listed photos (in-process study of
+# 300 low-texture and 100 textured photos, 3,000 decoys), 0-10 bits for most, 8-20 when also shrunk to
+# half the size. Windows of an unrelated photo where a chance match put them came within 20-24 bits
+# there (soft round shapes), one decoy of 3,000 had three anchored windows agreeing, and none had two
+# more within 18; in the 10,000-decoy bench, one came within 4-18 bits (see the module's docstring).
 GUIDED_RADIUS = 18
 
 

@@ -14,7 +14,8 @@ reuse the PDQ range index:
 * :func:`media_signals` - for a list made from media an agency holds: PDQ of windows
   anchored on the photo's own corners, stored per listed photo, so that crops (which no
   query-side trick can undo) are found; :func:`query_windows` computes the windows of a
-  photo being checked, to look up among them.
+  photo being checked, to look up among them. Whether the windows that matched make a match is
+  ``agreement``'s and ``guided``'s to say.
 
 Why these and not others (a fixed set of crops, local features) is measured in
 ``bench/edit_recall.py``; results in ``bench/results/edit_recall.md``.
@@ -813,8 +814,9 @@ def media_signals(rgb: np.ndarray, *, frame: bool = False, luma: np.ndarray | No
 
     Typically 80-200 windows (bench corpus: 143 on average, at most 282); windows under
     :data:`WINDOW_MIN_QUALITY` are left out, and so is a window within 4% of a kept one on every
-    side; a flat photo has none. A match through windows needs three of them to agree
-    (:func:`windows_agree`; two for a video's frame). Labels say where each window lies as the
+    side; a flat photo has none. A match through windows needs three of them where one crop puts
+    them (``guided.confirm`` with the photo at hand, else ``agreement.windows_agree``; two for a
+    video's frame). Labels say where each window lies as the
     percent cut from each side of the photo: "window l12.5 t3.1 r40.0 b22.7" (lists made before
     query windows were mirrored also keep "... mirrored" ones). Windows are hashed on the photo
     reduced to at most 1024 px a side. ``luma``: PDQ's luma of ``rgb``, if the caller has it.
