@@ -424,12 +424,14 @@ def main() -> None:
     media_ix, hash_ix = ix["media"], ix["hash-only"]
 
     # At 1M listed photos: rows a photo x (the PDQ index's bytes a hash, measured on the larger media-backed
-    # list, + the per-row arrays: entry pk 4 B, quality 1 B, the window packed in the tag 8 B). A small list's
-    # index has a fixed overhead that scaling its own bytes per photo would multiply.
+    # list, + the per-row arrays: entry pk 4 B, quality 1 B, the window packed in the tag 8 B), and for a
+    # photo's windows their rows grouped by entry (4 B a window, 12 B a photo: guided windows). A small
+    # list's index has a fixed overhead that scaling its own bytes per photo would multiply.
     per_row = media_ix["bytes_per_hash"] + 13
 
     def at_million(rows_per_photo: float) -> str:
-        return fmt(rows_per_photo * per_row * 1e6 / 2**30, 2) + " GiB"
+        grouped = 4 * (rows_per_photo - 1) + 12 if rows_per_photo > 1 else 0
+        return fmt((rows_per_photo * per_row + grouped) * 1e6 / 2**30, 2) + " GiB"
 
     lines = [
         "# Edit recall per half: textured and low-texture photos",
@@ -507,7 +509,8 @@ def main() -> None:
         f"{fmt(media_ix['nbytes'] / 1024, 0)} KiB ({media_ix['pdq_hashes']} PDQ hashes, "
         f"{media_ix['bytes_per_hash']:.1f} B a hash in the index, {fmt(media_ix['bytes_per_photo'], 0)} B a photo "
         "with the row-to-entry, quality and window arrays). At 1M listed photos: rows a photo x (the index's "
-        f"{media_ix['bytes_per_hash']:.1f} B a hash + 13 B of per-row arrays: entry, quality, packed window): "
+        f"{media_ix['bytes_per_hash']:.1f} B a hash + 13 B of per-row arrays: entry, quality, packed window; "
+        "+ 4 B a window and 12 B a photo for the windows grouped by entry): "
         f"hash-only {at_million(1)}, media-backed {at_million(1 + st['windows_per_photo'])} "
         f"({1 + st['windows_per_photo']:.0f} hashes a photo; "
         "the multi-index hashing tables grow a little faster than linearly with the count).",
