@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from .agreement import PHOTO_WINDOWS, Placed, apart, extent, place
-from .variants import _WINDOW_SIDE, WINDOW_MIN_QUALITY, _Regions
+from .variants import WINDOW_MIN_QUALITY, WINDOW_SIDE, Regions
 from .views import Box, View, Window
 
 __all__ = ["GUIDED_RADIUS", "Found", "WindowProbe", "confirm", "look"]
@@ -54,15 +54,15 @@ class WindowProbe:
 
     ``luma`` is PDQ's luma of the pixels the photo was hashed from (a fast-mode decode may be
     reduced); ``size`` is (width, height) in the units the query's views name boxes in (the photo's
-    own pixels; the luma's shape when not given). Kept at most ``variants._WINDOW_SIDE`` a side, as
+    own pixels; the luma's shape when not given). Kept at most ``variants.WINDOW_SIDE`` a side, as
     windows are hashed.
     """
 
     def __init__(self, luma: np.ndarray, size: tuple[int, int] | None = None) -> None:
         h, w = luma.shape
         self.size = size if size is not None else (w, h)
-        if max(h, w) > _WINDOW_SIDE:
-            scale = _WINDOW_SIDE / max(h, w)
+        if max(h, w) > WINDOW_SIDE:
+            scale = WINDOW_SIDE / max(h, w)
             reduced = (max(1, round(w * scale)), max(1, round(h * scale)))
             luma = np.asarray(Image.fromarray(luma, "F").resize(reduced, Image.Resampling.BOX), np.float32)
         self.luma = np.ascontiguousarray(luma, np.float32)
@@ -85,7 +85,7 @@ class WindowProbe:
         boxes = [Box(max(0, round(top + y0 * height)), min(h, round(top + y1 * height)),
                      max(0, round(left + x0 * width)), min(w, round(left + x1 * width)))
                  for x0, x1, y0, y1 in extents.tolist()]
-        found = _Regions.from_luma(self.luma).hash_many(boxes, True, WINDOW_MIN_QUALITY)
+        found = Regions.from_luma(self.luma).hash_many(boxes, True, WINDOW_MIN_QUALITY)
         bits = np.frombuffer(bytes.fromhex("".join(h for h, _, _ in found)), np.uint8).reshape(-1, 32)
         flipped = np.frombuffer(bytes.fromhex("".join(f or h for h, f, _ in found)), np.uint8).reshape(-1, 32)
         return bits, flipped, np.array([q for _, _, q in found], np.int32)

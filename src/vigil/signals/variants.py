@@ -50,6 +50,8 @@ __all__ = [
     "windows_agree",
     "PHOTO_WINDOWS",
     "FRAME_WINDOWS",
+    "Regions",
+    "WINDOW_SIDE",
     "may_have_border",
 ]
 
@@ -109,7 +111,7 @@ def _check_rgb(rgb: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- hashing regions of one photo
-class _Regions:
+class Regions:
     """PDQ of regions of one photo; the luma is computed once where the fast core is there (or given:
     PDQ's luma of ``rgb``, as ``_pdqcore.luma_like_pdqhash`` makes it), and many regions are hashed
     in one call where the batched core gives the same hashes (``_pdqbatch.agrees``)."""
@@ -121,7 +123,7 @@ class _Regions:
             self._luma = _pdqcore.luma_like_pdqhash(rgb) if luma is None else luma
 
     @classmethod
-    def from_luma(cls, luma: np.ndarray) -> _Regions:
+    def from_luma(cls, luma: np.ndarray) -> Regions:
         """Regions of a luma image (float32): hashed by the fast core, else by pdqhash on grey RGB."""
         regions = cls.__new__(cls)
         regions._luma = luma if _pdqcheck.AVAILABLE else None
@@ -132,10 +134,10 @@ class _Regions:
     def luma(self) -> np.ndarray:
         return self._luma if self._luma is not None else _luma(self._rgb)
 
-    def crop(self, box: Box) -> _Regions:
+    def crop(self, box: Box) -> Regions:
         """Regions of the photo cut to ``box`` (the luma of each pixel is its own: cut, not computed)."""
         top, bottom, left, right = box
-        regions = _Regions.__new__(_Regions)
+        regions = Regions.__new__(Regions)
         regions._rgb = self._rgb[top:bottom, left:right]
         regions._luma = None if self._luma is None else np.ascontiguousarray(self._luma[top:bottom, left:right])
         return regions
@@ -210,7 +212,7 @@ def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *,
     a decode reduced no further than to ENLARGE_BELOW a side).
     """
     rgb = _check_rgb(rgb)
-    regions = _Regions(rgb, luma)
+    regions = Regions(rgb, luma)
     h, w = rgb.shape[:2]
     variants: list[Variant] = []
     seen: set[str] = set()
@@ -221,7 +223,7 @@ def query_variants(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *,
         top, bottom, left, right = box
         if max(bottom - top, right - left) < ENLARGE_BELOW:
             big = _enlarged(rgb[top:bottom, left:right])
-            hashes, quality = _Regions(big).dihedral(Box(0, big.shape[0], 0, big.shape[1]))
+            hashes, quality = Regions(big).dihedral(Box(0, big.shape[0], 0, big.shape[1]))
             new(trimmed, True, hashes, quality)
 
     def new(trimmed: Box | None, enlarged: bool, hashes: dict[str, str], quality: int) -> None:
@@ -664,7 +666,7 @@ _ANCHOR_MARGIN = 3  # reduced pixels at the image's edge where corners are the f
 _WINDOW_WIDE = 0.3  # a window spans at least this share of the width or of the height ...
 _WINDOW_MIN = 0.15  # ... and at least this share of both (smaller ones match too loosely)
 _LISTED_SPACING = 4.0  # percent of the frame: a listed window this close to a kept one on every side is dropped
-_WINDOW_SIDE = 1024  # windows are hashed on the photo reduced to at most this long side
+WINDOW_SIDE = 1024  # windows are hashed on the photo reduced to at most this long side
 # A window's PDQ quality measures its contrast, not its content: windows of smooth photos (sky,
 # gradients, soft abstract shapes) fall under PDQ's floor of 50, yet measured on such photos, windows
 # of quality 20-50 matched their cropped copies as often as stronger ones (76-80% against 87%), and
@@ -754,22 +756,22 @@ def _anchors(luma: np.ndarray, side: int = _ANCHOR_SIDE, count: int = _QUERY_ANC
 
 
 def _windows(rgb: np.ndarray, mirrored: bool, sides: Sequence[int],
-             regions: _Regions | None = None) -> list[tuple[Window, str, int]]:
+             regions: Regions | None = None) -> list[tuple[Window, str, int]]:
     """(window, hash, quality) of each anchored window of a photo, and of its mirror image if asked;
     anchors found at each of ``sides`` (windows between anchors of one side only). ``regions``: the
     photo's, when the caller has them (its luma computed already)."""
     h, w = rgb.shape[:2]
-    regions = _Regions(rgb) if regions is None else regions
+    regions = Regions(rgb) if regions is None else regions
     luma = regions.luma
     sets = [_anchors(luma, side, _QUERY_ANCHORS if mirrored else _LISTED_ANCHORS) for side in sides]
-    if max(h, w) > _WINDOW_SIDE:
+    if max(h, w) > WINDOW_SIDE:
         # Windows span 15% of a side or more: a reduced photo gives the same hashes much sooner.
-        scale = _WINDOW_SIDE / max(h, w)
+        scale = WINDOW_SIDE / max(h, w)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         luma = np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX), np.float32)
         sets = [points * np.array([size[0] / w, size[1] / h]) for points in sets]
         h, w = luma.shape
-        regions = _Regions.from_luma(luma)
+        regions = Regions.from_luma(luma)
     boxes: dict[Box, Window] = {}
     for points in sets:
         for a in range(len(points)):
@@ -824,7 +826,7 @@ def media_signals(rgb: np.ndarray, *, frame: bool = False, luma: np.ndarray | No
     rgb = _check_rgb(rgb)
     return [DerivedHash(window, hexhash, quality)
             for window, hexhash, quality in _spaced(_windows(rgb, False, _FRAME_SIDES if frame else _LISTED_SIDES,
-                                                             _Regions(rgb, luma)))]
+                                                             Regions(rgb, luma)))]
 
 
 def _spaced(windows: list[tuple[Window, str, int]]) -> list[tuple[Window, str, int]]:
@@ -862,7 +864,7 @@ def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *, frame:
     of ``rgb``, if the caller has it.
     """
     rgb = _check_rgb(rgb)
-    regions = _Regions(rgb, luma)
+    regions = Regions(rgb, luma)
     variants = [_query_window(None, window, hexhash, quality)
                 for window, hexhash, quality in _windows(rgb, True, _QUERY_FRAME_SIDES if frame else _QUERY_SIDES,
                                                          regions)]
