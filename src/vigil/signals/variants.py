@@ -117,28 +117,35 @@ class Regions:
     in one call where the batched core gives the same hashes (``_pdqbatch.agrees``)."""
 
     def __init__(self, rgb: np.ndarray, luma: np.ndarray | None = None) -> None:
-        self._rgb = rgb
+        self._rgb: np.ndarray | None = rgb  # None only where the luma is there (from_luma): nothing reads it
         self._luma: np.ndarray | None = None
         if _pdqcheck.AVAILABLE:
             self._luma = _pdqcore.luma_like_pdqhash(rgb) if luma is None else luma
 
     @classmethod
     def from_luma(cls, luma: np.ndarray) -> Regions:
-        """Regions of a luma image (float32): hashed by the fast core, else by pdqhash on grey RGB."""
+        """Regions of a luma image (float32): hashed by the fast core, else by pdqhash on grey RGB
+        (made only then)."""
         regions = cls.__new__(cls)
         regions._luma = luma if _pdqcheck.AVAILABLE else None
-        regions._rgb = np.repeat(np.clip(luma + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        regions._rgb = None if _pdqcheck.AVAILABLE else np.repeat(
+            np.clip(luma + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
         return regions
+
+    def _pixels(self) -> np.ndarray:
+        """The RGB pixels, for the paths without the fast core (then always there)."""
+        assert self._rgb is not None
+        return self._rgb
 
     @property
     def luma(self) -> np.ndarray:
-        return self._luma if self._luma is not None else _luma(self._rgb)
+        return self._luma if self._luma is not None else _luma(self._pixels())
 
     def crop(self, box: Box) -> Regions:
         """Regions of the photo cut to ``box`` (the luma of each pixel is its own: cut, not computed)."""
         top, bottom, left, right = box
         regions = Regions.__new__(Regions)
-        regions._rgb = self._rgb[top:bottom, left:right]
+        regions._rgb = None if self._rgb is None else self._rgb[top:bottom, left:right]
         regions._luma = None if self._luma is None else np.ascontiguousarray(self._luma[top:bottom, left:right])
         return regions
 
@@ -146,14 +153,14 @@ class Regions:
         top, bottom, left, right = box
         if self._luma is not None:
             return _pdqcore.hash_from_luma(self._luma[top:bottom, left:right])
-        result = hash_rgb(self._rgb[top:bottom, left:right])
+        result = hash_rgb(self._pixels()[top:bottom, left:right])
         return result.hash, result.quality
 
     def dihedral(self, box: Box) -> tuple[dict[str, str], int]:
         top, bottom, left, right = box
         if self._luma is not None:
             return _pdqcore.dihedral_from_luma(self._luma[top:bottom, left:right])
-        return dihedral_rgb(self._rgb[top:bottom, left:right])
+        return dihedral_rgb(self._pixels()[top:bottom, left:right])
 
     def hash_many(self, boxes: Sequence[Box], mirrored: bool, min_quality: int = 0,
                   scale: int = 1) -> list[tuple[str, str | None, int]]:
