@@ -24,10 +24,9 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image
 
 from .agreement import PHOTO_WINDOWS, Placed, apart, extent, place
-from .variants import WINDOW_MIN_QUALITY, WINDOW_SIDE, Regions
+from .variants import WINDOW_MIN_QUALITY, Regions, window_luma
 from .views import Box, View, Window
 
 __all__ = ["GUIDED_RADIUS", "Found", "WindowProbe", "confirm", "look"]
@@ -54,18 +53,14 @@ class WindowProbe:
 
     ``luma`` is PDQ's luma of the pixels the photo was hashed from (a fast-mode decode may be
     reduced); ``size`` is (width, height) in the units the query's views name boxes in (the photo's
-    own pixels; the luma's shape when not given). Kept at most ``variants.WINDOW_SIDE`` a side, as
-    windows are hashed.
+    own pixels; the luma's shape when not given). Kept as windows are hashed
+    (``variants.window_luma``).
     """
 
     def __init__(self, luma: np.ndarray, size: tuple[int, int] | None = None) -> None:
         h, w = luma.shape
         self.size = size if size is not None else (w, h)
-        if max(h, w) > WINDOW_SIDE:
-            scale = WINDOW_SIDE / max(h, w)
-            reduced = (max(1, round(w * scale)), max(1, round(h * scale)))
-            luma = np.asarray(Image.fromarray(luma, "F").resize(reduced, Image.Resampling.BOX), np.float32)
-        self.luma = np.ascontiguousarray(luma, np.float32)
+        self.luma = np.ascontiguousarray(window_luma(luma), np.float32)
 
     def frame(self, trimmed: Box | None) -> tuple[float, float, float, float]:
         """(left, top, width, height) in the luma's pixels of the whole photo or of a trimmed box."""
@@ -79,11 +74,11 @@ class WindowProbe:
     def hash(self, trimmed: Box | None, extents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(bits, bits of the mirror image, quality) of each window ``extents`` gives as (x0, x1, y0, y1)
         shares of the frame (the whole photo, or the ``trimmed`` box); bits are (n, 32) uint8, as a
-        list's index holds them. Hashed as query windows are (from 2 x 2 block means where large)."""
+        list's index holds them. Hashed exactly, as listed windows are."""
         left, top, width, height = self.frame(trimmed)
-        h, w = self.luma.shape
-        boxes = [Box(max(0, round(top + y0 * height)), min(h, round(top + y1 * height)),
-                     max(0, round(left + x0 * width)), min(w, round(left + x1 * width)))
+        rows, cols = self.luma.shape
+        boxes = [Box(max(0, round(top + y0 * height)), min(rows, round(top + y1 * height)),
+                     max(0, round(left + x0 * width)), min(cols, round(left + x1 * width)))
                  for x0, x1, y0, y1 in extents.tolist()]
         found = Regions.from_luma(self.luma).hash_many(boxes, True, WINDOW_MIN_QUALITY)
         bits = np.frombuffer(bytes.fromhex("".join(h for h, _, _ in found)), np.uint8).reshape(-1, 32)

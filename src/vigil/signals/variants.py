@@ -53,6 +53,7 @@ __all__ = [
     "Regions",
     "WINDOW_SIDE",
     "may_have_border",
+    "window_luma",
 ]
 
 # What each orientation name means, in words (Meta's names, also printed by `vigil hash --dihedral`).
@@ -762,6 +763,17 @@ def _anchors(luma: np.ndarray, side: int = _ANCHOR_SIDE, count: int = _QUERY_ANC
     return np.asarray((np.array(chosen).reshape(-1, 2) + 0.5) * np.array([w / sw, h / sh]))
 
 
+def window_luma(luma: np.ndarray) -> np.ndarray:
+    """The luma windows are hashed on: reduced to at most :data:`WINDOW_SIDE` a side (box filter).
+    Windows span 15% of a side or more: a reduced photo gives the same hashes much sooner."""
+    h, w = luma.shape
+    if max(h, w) <= WINDOW_SIDE:
+        return luma
+    scale = WINDOW_SIDE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX), np.float32)
+
+
 def _windows(rgb: np.ndarray, mirrored: bool, sides: Sequence[int],
              regions: Regions | None = None) -> list[tuple[Window, str, int]]:
     """(window, hash, quality) of each anchored window of a photo, and of its mirror image if asked;
@@ -772,11 +784,8 @@ def _windows(rgb: np.ndarray, mirrored: bool, sides: Sequence[int],
     luma = regions.luma
     sets = [_anchors(luma, side, _QUERY_ANCHORS if mirrored else _LISTED_ANCHORS) for side in sides]
     if max(h, w) > WINDOW_SIDE:
-        # Windows span 15% of a side or more: a reduced photo gives the same hashes much sooner.
-        scale = WINDOW_SIDE / max(h, w)
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        luma = np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX), np.float32)
-        sets = [points * np.array([size[0] / w, size[1] / h]) for points in sets]
+        luma = window_luma(luma)
+        sets = [points * np.array([luma.shape[1] / w, luma.shape[0] / h]) for points in sets]
         h, w = luma.shape
         regions = Regions.from_luma(luma)
     boxes: dict[Box, Window] = {}
