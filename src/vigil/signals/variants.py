@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InvalidValue
-from . import _pdqbatch, _pdqcheck, _pdqcore
+from . import _corners, _pdqbatch, _pdqcheck, _pdqcore
 from .agreement import FRAME_WINDOWS, PHOTO_WINDOWS, windows_agree
 from .pdq import DIHEDRAL_NAMES, dihedral_rgb, hash_rgb
 from .views import Box, View, Window
@@ -699,27 +699,6 @@ _FRAME_SIDES = (_ANCHOR_SIDE,)
 _QUERY_FRAME_SIDES = (_ANCHOR_SIDE, 225, 195)
 
 
-def _smooth(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
-    """A separable filter with mirrored borders (float32)."""
-    r = len(taps) // 2
-    padded = np.pad(image, r, mode="reflect")
-    h, w = image.shape
-    rows = sum(t * padded[:, k : k + w] for k, t in enumerate(taps))
-    return np.asarray(sum(t * rows[k : k + h, :] for k, t in enumerate(taps)), np.float32)
-
-
-def _corner_strength(luma: np.ndarray) -> np.ndarray:
-    """Shi-Tomasi corner strength: the smaller eigenvalue of the local gradient structure tensor."""
-    gauss = np.exp(-0.5 * np.arange(-3, 4) ** 2).astype(np.float32)
-    image = _smooth(luma, gauss / gauss.sum())  # JPEG blocking and grain make no corners
-    padded = np.pad(image, 1, mode="reflect")
-    gx = (padded[1:-1, 2:] - padded[1:-1, :-2]) * 0.5
-    gy = (padded[2:, 1:-1] - padded[:-2, 1:-1]) * 0.5
-    box = np.full(5, 1 / 5, np.float32)
-    a, b, c = _smooth(gx * gx, box), _smooth(gx * gy, box), _smooth(gy * gy, box)
-    return np.asarray((a + c) / 2 - np.sqrt(((a - c) / 2) ** 2 + b * b), np.float32)
-
-
 def _vertex(three: np.ndarray) -> float:
     """Where the parabola through three samples peaks, as an offset from the middle one (-0.5..0.5)."""
     left, mid, right = (float(v) for v in three)
@@ -727,29 +706,25 @@ def _vertex(three: np.ndarray) -> float:
     return 0.0 if curve >= 0 else max(-0.5, min(0.5, 0.5 * (left - right) / curve))
 
 
-def _anchors(luma: np.ndarray, side: int = _ANCHOR_SIDE, count: int = _QUERY_ANCHORS) -> np.ndarray:
+def _anchors(luma: np.ndarray | Image.Image, side: int = _ANCHOR_SIDE, count: int = _QUERY_ANCHORS) -> np.ndarray:
     """The photo's strongest well-spaced corners, as (x, y) in full-size pixels, to a fraction of one.
 
     Found on a reduction to a fixed size, so a copy of another size has the same ones; a crop loses
-    only those it cuts away (and may gain a few of its own as stronger ones go).
+    only those it cuts away (and may gain a few of its own as stronger ones go). ``luma``: a float32
+    array, or the same as a Pillow image of mode "F" (a caller finding corners at several sizes makes it once).
     """
-    h, w = luma.shape
+    image = luma if isinstance(luma, Image.Image) else Image.fromarray(np.ascontiguousarray(luma, np.float32), "F")
+    w, h = image.size
     scale = side / max(h, w)
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     if min(sw, sh) < 4 * _ANCHOR_MARGIN:
         return np.zeros((0, 2))
-    small = np.asarray(Image.fromarray(luma, "F").resize((sw, sh), Image.Resampling.BOX), np.float32)
-    strength = _corner_strength(small)
+    small = np.asarray(image.resize((sw, sh), Image.Resampling.BOX), np.float32)
+    strength = _corners.corner_strength(small)
     peak = float(strength.max())
     if peak <= 1e-3:  # flat: no corners
         return np.zeros((0, 2))
-    padded = np.pad(strength, 1, mode="edge")
-    local_max = np.max([padded[dy : dy + sh, dx : dx + sw] for dy in range(3) for dx in range(3)], axis=0)
-    candidates = (strength >= local_max) & (strength > _ANCHOR_FLOOR * peak)
-    m = _ANCHOR_MARGIN
-    candidates[:m] = candidates[-m:] = False
-    candidates[:, :m] = candidates[:, -m:] = False
-    ys, xs = np.nonzero(candidates)
+    ys, xs = np.nonzero(_corners.local_maxima(strength, _ANCHOR_FLOOR * peak, _ANCHOR_MARGIN))
     order = np.argsort(-strength[ys, xs], kind="stable")
     chosen: list[tuple[float, float]] = []
     spacing2 = (_ANCHOR_SPACING * side) ** 2
@@ -782,7 +757,8 @@ def _windows(rgb: np.ndarray, mirrored: bool, sides: Sequence[int],
     h, w = rgb.shape[:2]
     regions = Regions(rgb) if regions is None else regions
     luma = regions.luma
-    sets = [_anchors(luma, side, _QUERY_ANCHORS if mirrored else _LISTED_ANCHORS) for side in sides]
+    image = Image.fromarray(np.ascontiguousarray(luma, np.float32), "F")
+    sets = [_anchors(image, side, _QUERY_ANCHORS if mirrored else _LISTED_ANCHORS) for side in sides]
     if max(h, w) > WINDOW_SIDE:
         luma = window_luma(luma)
         sets = [points * np.array([luma.shape[1] / w, luma.shape[0] / h]) for points in sets]
