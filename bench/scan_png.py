@@ -197,13 +197,16 @@ def profile(ev: Path, store: Store, lists: tuple[str, ...]) -> dict[str, dict[st
              (hphoto, "hash_decoded"): hphoto.hash_decoded, (variants, "content_boxes"): variants.content_boxes,
              (variants, "may_have_border"): variants.may_have_border,
              (variants, "query_variants"): variants.query_variants,
-             (variants, "query_windows"): variants.query_windows}
+             (variants, "query_windows"): variants.query_windows,
+             (variants.QueryWindows, "first"): variants.QueryWindows.first,
+             (variants.QueryWindows, "complete"): variants.QueryWindows.complete}
     steps = {"open_photo": "decode", "decode_rgb": "decode", "hash_decoded": "PDQ + orientations",
              "content_boxes": "border boxes", "may_have_border": "border boxes",
-             "query_variants": "query variants", "query_windows": "query windows"}
+             "query_variants": "query variants", "query_windows": "query windows", "first": "query windows",
+             "complete": "query windows"}
     matcher = Matcher(store, list(lists))
     check = ListCheck(matcher)
-    options = HashOptions(variants=True, windows=matcher.wants_windows)
+    options = HashOptions(variants=True, windows=matcher.wants_windows, windows_in_steps=True)  # as a scan hashes
     per_kind: dict[str, dict[str, float]] = {}
     try:
         for (module, name), fn in saved.items():
@@ -213,7 +216,7 @@ def profile(ev: Path, store: Store, lists: tuple[str, ...]) -> dict[str, dict[st
         photos = sorted(p for p in ev.rglob("*") if p.suffix.lower() in PHOTO_EXT)
         for path in [p for p in photos if p.suffix == ".png"][:2] + [p for p in photos if p.suffix != ".png"][:2]:
             r = hash_file(str(path), options)  # warm: kernels compiled or loaded, the lists' index mapped
-            check.check({}, list(r.pdq_variants or []) + (r.pdq_windows or []), None)
+            check.check({}, list(r.pdq_variants or []) + (r.pdq_windows or []), None, probe=r.probe)
         clock.seconds.clear()
         for path in photos:
             with Image.open(path) as im:
@@ -224,7 +227,7 @@ def profile(ev: Path, store: Store, lists: tuple[str, ...]) -> dict[str, dict[st
             r = timed_hash(str(path), options)
             assert r.pdq is not None, (path, r.error)
             queries = list(r.pdq_variants or [Variant(ORIGINAL, r.pdq.hash, r.pdq.quality)]) + (r.pdq_windows or [])
-            timed_check(r.digests.as_dict() if r.digests else {}, queries, None)
+            timed_check(r.digests.as_dict() if r.digests else {}, queries, None, probe=r.probe)
             total = time.process_time() - t0
             t0 = time.process_time()
             _peer_photo(path)

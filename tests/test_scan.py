@@ -297,7 +297,9 @@ def _other_value(value: object) -> object:
 def test_every_option_that_can_change_a_report_is_recorded_for_resume() -> None:
     from vigil.scan.scanner import _options_record
 
-    speed_only = {"video_threads", "keep_pixels"}  # threads per video, pixels kept for pictures: the same hashes
+    # Threads per video, pixels kept for pictures: the same hashes. Windows in steps: the scan sets it
+    # itself whenever a list holds windows (and without such a list, no window is matched).
+    speed_only = {"video_threads", "keep_pixels", "windows_in_steps"}
     base = ScanOptions(["ev"], Path("out"), "c")
     record = _options_record(base)
     groups: list[tuple[str, Any]] = [("hashing", base.hashing), ("archives", base.archives)]

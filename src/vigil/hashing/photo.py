@@ -66,11 +66,16 @@ def hash_photo(
     variants: bool = False,
     derived: bool = False,
     windows: bool = False,
+    windows_in_steps: bool = False,
     keep_pixels: bool = False,
 ) -> PhotoHashes:
     """PDQ of a photo (first frame of an animation) given as a path, bytes or a stream, and if asked
     its dihedral hashes, its query variants (``vigil.signals.variants.query_variants``), its windows
-    (``query_windows``) and the derived hashes a media-backed list keeps (``media_signals``)."""
+    (``query_windows``) and the derived hashes a media-backed list keeps (``media_signals``).
+
+    ``windows_in_steps``: of the windows, only the first step's (``variants.QueryWindows.first``);
+    the probe makes the rest when a matcher asks for them (``WindowProbe.complete_windows``), which
+    only the process that hashed the photo can do."""
     raw: bytes | None = None  # a photo given as bytes or a stream may be opened twice (below)
     if isinstance(source, bytes):
         raw = source
@@ -116,16 +121,23 @@ def hash_photo(
         return [v._replace(view=v.view.scaled(reduce, width, height)) for v in found]
 
     probe = None
+    found = None
     if windows:
         from ..signals.guided import WindowProbe
 
-        probe = WindowProbe(luma, (width, height))
+        if windows_in_steps and not _windows_reduced(rgb, mode):
+            steps = _variants.QueryWindows(rgb, boxes or [], luma=luma)
+            found = full_size(steps.first())
+            probe = WindowProbe(luma, (width, height), rest=lambda: full_size(steps.complete()))
+        else:
+            found = full_size(_query_windows(rgb, boxes or [], mode, luma))
+            probe = WindowProbe(luma, (width, height))
     return PhotoHashes(
         plain,
         orientations,
         full_size(_variants.query_variants(rgb, boxes, luma=luma)) if variants else None,
         _variants.media_signals(rgb, luma=luma) if derived else None,
-        full_size(_query_windows(rgb, boxes or [], mode, luma)) if windows else None,
+        found,
         probe=probe,
         **kept,  # type: ignore[arg-type]
     )
@@ -138,7 +150,7 @@ def _query_windows(rgb: np.ndarray, boxes: list[Box], mode: Mode, luma: np.ndarr
 
     h, w = rgb.shape[:2]
     side = WINDOW_QUERY_SIDE
-    if mode is not Mode.FAST or not side or max(h, w) <= side:
+    if not _windows_reduced(rgb, mode):
         return _variants.query_windows(rgb, boxes, luma=luma)
     scale = side / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -148,6 +160,11 @@ def _query_windows(rgb: np.ndarray, boxes: list[Box], mode: Mode, luma: np.ndarr
     found = _variants.query_windows(small, list(mapped))
     return [v._replace(view=View(v.view.orientation, mapped[v.view.trimmed], v.view.window))
             if v.view.trimmed is not None else v for v in found]
+
+
+def _windows_reduced(rgb: np.ndarray, mode: Mode) -> bool:
+    """Whether fast mode hashes this decode's windows on a reduced copy (``WINDOW_QUERY_SIDE``)."""
+    return mode is Mode.FAST and 0 < WINDOW_QUERY_SIDE < max(rgb.shape[:2])
 
 
 def _orientations_only(image: Image.Image, width: int, height: int, reduce: int,

@@ -47,6 +47,9 @@ class HashOptions:
     # a video's mirrored and bar-trimmed views
     derived: bool = False  # media-backed lists: the extra hashes that find edited copies (photos' and frames' windows)
     windows: bool = False  # queries against media-backed lists: the photo's (or each video frame's) anchored windows
+    # With ``windows``, a photo's in two steps: the first now, the rest when the matcher asks for them through the
+    # result's probe (only in the process that hashed it: a scan worker, which matches what it hashes)
+    windows_in_steps: bool = False
     video_threads: int | None = None  # threads hashing one video's frames (None: one per core)
     keep_pixels: bool = False  # keep a photo's decoded pixels in the result (to draw a thumbnail of a hit)
 
@@ -165,7 +168,8 @@ def _hash_media(result: FileResult, blob: Blob, options: HashOptions) -> None:
 
         hashes = hash_photo(blob.data if blob.data is not None else str(blob.path), mode=options.mode,
                             limits=options.limits, dihedral=options.dihedral, variants=options.variants,
-                            derived=options.derived, windows=options.windows, keep_pixels=options.keep_pixels)
+                            derived=options.derived, windows=options.windows,
+                            windows_in_steps=options.windows_in_steps, keep_pixels=options.keep_pixels)
         result.pdq = hashes.pdq
         result.pdq_dihedral = hashes.dihedral
         result.pdq_variants = hashes.variants

@@ -10,7 +10,7 @@ an allow-list (known benign media) has its other matches suppressed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import select
@@ -177,6 +177,7 @@ class Matcher:
         return self.match_many([query])[0]
 
     def match_many(self, queries: Sequence[Query]) -> list[QueryResult]:
+        queries = self._complete_windows(queries)
         hits: list[list[_Hit]] = [[] for _ in queries]
         for pos, (info, comp) in enumerate(zip(self.lists, self.compiled, strict=True)):
             self._exact(pos, comp, queries, hits)
@@ -184,6 +185,35 @@ class Matcher:
             self._videos(pos, info, comp, queries, hits)
             self._video_windows(pos, info, comp, queries, hits)
         return self._resolve(queries, hits)
+
+    def _complete_windows(self, queries: Sequence[Query]) -> Sequence[Query]:
+        """The queries, those whose photo's windows were hashed in two steps (``variants.QueryWindows``)
+        with all of them where one of the first step's came within a list's distance of a listed
+        photo's window; the others keep the first step's, which then match nothing (most photos)."""
+        waiting = [i for i, q in enumerate(queries) if q.probe is not None and q.probe.in_steps]
+        if not waiting:
+            return queries
+        asked = [(i, v) for i in waiting for v in queries[i].pdq
+                 if v.view.window is not None and v.quality >= WINDOW_MIN_QUALITY]
+        near: set[int] = set()
+        for info, comp in zip(self.lists, self.compiled, strict=True):
+            if comp.pdq is None or not comp.has_windows or not asked:
+                continue
+            bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
+            found = comp.pdq.search(bits, info.settings.pdq_threshold)
+            for q, row in zip(found.query.tolist(), found.row.tolist(), strict=True):
+                tag_no = int(comp.pdq_tag[row])
+                if (comp.windows[tag_no] is not None and comp.frame_windows[tag_no] is None
+                        and not 0 <= int(comp.pdq_quality[row]) < WINDOW_MIN_QUALITY):
+                    near.add(asked[q][0])
+            asked = [(i, v) for i, v in asked if i not in near]
+        out = list(queries)
+        for i in near:
+            q, probe = queries[i], queries[i].probe
+            assert probe is not None
+            whole = [v for v in q.pdq if v.view.window is None]
+            out[i] = replace(q, pdq=whole + [PdqQuery(*v) for v in probe.complete_windows()])
+        return out
 
     # --- per signal -------------------------------------------------------------------------
 

@@ -373,8 +373,10 @@ def _timeout(base: float) -> Callable[[ReadTask], float]:
 def _scan(case: CaseDB, options: ScanOptions, paths: list[str], matcher: Matcher, progress: ScanProgress,
           executor: Executor) -> None:
     hashing = options.hashing
-    if matcher.wants_windows and not hashing.windows:
-        hashing = dataclasses.replace(hashing, windows=True)
+    if matcher.wants_windows:
+        # A worker matches what it hashes: a photo's windows come in two steps, the rest only when
+        # one of the first came near a listed window (variants.QueryWindows).
+        hashing = dataclasses.replace(hashing, windows=True, windows_in_steps=True)
     read_options = ReadOptions(hashing, options.archives, options.temp_dir, ListCheck(matcher))
     # Workers that see the case database skip contents the case has hashed already; others hash
     # them again and the first written stands (the report is the same either way).

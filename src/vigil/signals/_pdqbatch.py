@@ -21,7 +21,7 @@ import numpy as np
 from . import _pdqcpp
 from ._pdqcore import MIN_HASHABLE_DIM, dihedral_from_luma, downscale64_kernel, hash_from_luma
 
-__all__ = ["agrees", "hash_boxes", "hash_boxes_reduced"]
+__all__ = ["agrees", "block_means_t", "hash_boxes", "hash_boxes_reduced"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -241,15 +241,24 @@ def _block_means(luma: np.ndarray, scale: int) -> np.ndarray:  # pragma: no cove
     return out
 
 
+def block_means_t(luma: np.ndarray, scale: int) -> np.ndarray:
+    """The means of ``scale`` x ``scale`` blocks of a float32 luma, transposed (what
+    :func:`hash_boxes_reduced` hashes from; a caller hashing boxes of one luma in several calls keeps them)."""
+    return np.ascontiguousarray(_block_means(np.ascontiguousarray(luma, np.float32), scale).T)
+
+
 def hash_boxes_reduced(luma: np.ndarray, boxes: np.ndarray, scale: int, *, min_quality: int = 0, mirrored: bool = False,
-                       min_blocks: float = 1.0) -> tuple[list[str], list[str] | None, np.ndarray]:
+                       min_blocks: float = 1.0, means_t: np.ndarray | None = None,
+                       ) -> tuple[list[str], list[str] | None, np.ndarray]:
     """As :func:`hash_boxes`, but boxes large enough (PDQ's filter at least ``min_blocks`` blocks
     wide on both axes) hashed from the means of ``scale`` x ``scale`` blocks of ``luma`` with PDQ's
     filter mapped onto them: fast mode's approximation (``_pdqfast``), a few bits from exact (tested;
-    measured in ``variants``), at a fraction of the cost. Smaller boxes are hashed exactly."""
+    measured in ``variants``), at a fraction of the cost. Smaller boxes are hashed exactly.
+    ``means_t``: :func:`block_means_t` of the luma at this scale, if the caller kept them."""
     luma, boxes, words, quality = _arrays(luma, boxes)
     if len(boxes):
-        means_t = np.ascontiguousarray(_block_means(luma, scale).T)
+        if means_t is None:
+            means_t = block_means_t(luma, scale)
         _hash_reduced(luma, means_t, scale, boxes, min_quality, mirrored, _dct_matrix(), words, quality,
                       round(2 * min_blocks))
     return _hex(words[:, 0]), _hex(words[:, 1]) if mirrored else None, quality

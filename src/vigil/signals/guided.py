@@ -20,13 +20,14 @@ finds more crops of low-texture photos (12% crops: 92.7% against 86.0%) but matc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import UsageError
 from .agreement import PHOTO_WINDOWS, Placed, apart, extent, place
-from .variants import WINDOW_MIN_QUALITY, Regions, window_luma
+from .variants import WINDOW_MIN_QUALITY, Regions, Variant, window_luma
 from .views import Box, View, Window
 
 __all__ = ["GUIDED_RADIUS", "Found", "WindowProbe", "confirm", "look"]
@@ -54,13 +55,31 @@ class WindowProbe:
     ``luma`` is PDQ's luma of the pixels the photo was hashed from (a fast-mode decode may be
     reduced); ``size`` is (width, height) in the units the query's views name boxes in (the photo's
     own pixels; the luma's shape when not given). Kept as windows are hashed
-    (``variants.window_luma``).
+    (``variants.window_luma``). ``rest``: where the photo's query windows were hashed in two steps
+    and only the first is in its query, what makes them all (in the process that hashed it).
     """
 
-    def __init__(self, luma: np.ndarray, size: tuple[int, int] | None = None) -> None:
+    def __init__(self, luma: np.ndarray, size: tuple[int, int] | None = None,
+                 rest: Callable[[], list[Variant]] | None = None) -> None:
         h, w = luma.shape
         self.size = size if size is not None else (w, h)
         self.luma = np.ascontiguousarray(window_luma(luma), np.float32)
+        self._rest = rest
+        self._complete: list[Variant] | None = None
+
+    @property
+    def in_steps(self) -> bool:
+        """Whether only the first step of the photo's query windows was hashed (``variants.QueryWindows``):
+        :meth:`complete_windows` makes the rest when a matcher asks."""
+        return self._rest is not None
+
+    def complete_windows(self) -> list[Variant]:
+        """Every query window of the photo (made once, when first asked; only where :attr:`in_steps`)."""
+        if self._complete is None:
+            if self._rest is None:
+                raise UsageError("this probe's photo had all its windows hashed at once")
+            self._complete = self._rest()
+        return self._complete
 
     def frame(self, trimmed: Box | None) -> tuple[float, float, float, float]:
         """(left, top, width, height) in the luma's pixels of the whole photo or of a trimmed box."""

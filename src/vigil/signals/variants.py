@@ -47,6 +47,7 @@ __all__ = [
     "media_signals",
     "query_variants",
     "query_windows",
+    "QueryWindows",
     "windows_agree",
     "PHOTO_WINDOWS",
     "FRAME_WINDOWS",
@@ -150,6 +151,15 @@ class Regions:
         regions._luma = None if self._luma is None else np.ascontiguousarray(self._luma[top:bottom, left:right])
         return regions
 
+    def _block_means(self, scale: int) -> np.ndarray:
+        """The luma's block means hashing reduced boxes reads, kept: a photo's windows may be hashed
+        in two calls (:class:`QueryWindows`)."""
+        assert self._luma is not None
+        kept: dict[int, np.ndarray] = self.__dict__.setdefault("_means", {})  # (Regions made by crop have none yet)
+        if scale not in kept:
+            kept[scale] = _pdqbatch.block_means_t(self._luma, scale)
+        return kept[scale]
+
     def hash(self, box: Box) -> tuple[str, int]:
         top, bottom, left, right = box
         if self._luma is not None:
@@ -171,10 +181,13 @@ class Regions:
         fast mode hashes photos (``_pdqbatch.hash_boxes_reduced``: within a few bits of exact)."""
         if self._luma is not None and boxes and _pdqbatch.agrees():
             array = np.array(boxes, np.int64)
-            hashes, flipped, quality = (
-                _pdqbatch.hash_boxes_reduced(self._luma, array, scale, min_quality=min_quality, mirrored=mirrored,
-                                             min_blocks=_QUERY_WINDOW_MIN_BLOCKS) if scale > 1 else
-                _pdqbatch.hash_boxes(self._luma, array, min_quality=min_quality, mirrored=mirrored))
+            if scale > 1:
+                hashes, flipped, quality = _pdqbatch.hash_boxes_reduced(
+                    self._luma, array, scale, min_quality=min_quality, mirrored=mirrored,
+                    min_blocks=_QUERY_WINDOW_MIN_BLOCKS, means_t=self._block_means(scale))
+            else:
+                hashes, flipped, quality = _pdqbatch.hash_boxes(self._luma, array, min_quality=min_quality,
+                                                                mirrored=mirrored)
             return [(hashes[k], flipped[k] if flipped is not None else None, int(quality[k]))
                     for k in range(len(boxes))]
         out: list[tuple[str, str | None, int]] = []
@@ -749,47 +762,74 @@ def window_luma(luma: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(luma, "F").resize(size, Image.Resampling.BOX), np.float32)
 
 
+class _WindowMaker:
+    """The anchored windows of one photo (or of one trimmed box of it), as (window, hash, quality), for
+    whichever anchor scales are asked: anchors, and each window's hash, computed once however often
+    they are asked for (a query's windows come in two steps, :class:`QueryWindows`)."""
+
+    def __init__(self, regions: Regions, mirrored: bool) -> None:
+        self.regions = regions
+        self.mirrored = mirrored
+        self._anchors: dict[int, np.ndarray] = {}
+        self._hashed: dict[Box, tuple[str, str | None, int]] = {}
+        self._image: Image.Image | None = None
+        self._reduced: Regions | None = None
+
+    def windows(self, sides: Sequence[int]) -> list[tuple[Window, str, int]]:
+        """(window, hash, quality) of each window between two anchors of one of ``sides``, and its mirror
+        image's if asked; anchors found at each of ``sides`` (windows between anchors of one side only)."""
+        luma = self.regions.luma
+        h, w = luma.shape
+        for side in sides:
+            if side not in self._anchors:
+                if self._image is None:
+                    self._image = Image.fromarray(np.ascontiguousarray(luma, np.float32), "F")
+                self._anchors[side] = _anchors(self._image, side, _QUERY_ANCHORS if self.mirrored else _LISTED_ANCHORS)
+        sets = [self._anchors[side] for side in sides]
+        regions = self.regions
+        if max(h, w) > WINDOW_SIDE:
+            if self._reduced is None:
+                self._reduced = Regions.from_luma(window_luma(luma))
+            regions = self._reduced
+            small = regions.luma
+            sets = [points * np.array([small.shape[1] / w, small.shape[0] / h]) for points in sets]
+            h, w = small.shape
+        boxes: dict[Box, Window] = {}
+        for points in sets:
+            for a in range(len(points)):
+                for b in range(a + 1, len(points)):
+                    x0, x1 = sorted((float(points[a, 0]), float(points[b, 0])))
+                    y0, y1 = sorted((float(points[a, 1]), float(points[b, 1])))
+                    dx, dy = (x1 - x0) / w, (y1 - y0) / h
+                    if max(dx, dy) < _WINDOW_WIDE or min(dx, dy) < _WINDOW_MIN:
+                        continue
+                    box = Box(round(y0), round(y1), round(x0), round(x1))
+                    if box not in boxes:  # a strong corner is found at every scale: its windows are hashed once
+                        boxes[box] = Window.cut(100 * x0 / w, 100 * y0 / h, 100 - 100 * x1 / w, 100 - 100 * y1 / h)
+        # Every window not hashed yet in one call, the mirror image's hash from the same DCT.
+        todo = [box for box in boxes if box not in self._hashed]
+        self._hashed.update(zip(todo, regions.hash_many(todo, self.mirrored, WINDOW_MIN_QUALITY,
+                                                        _QUERY_WINDOW_SCALE if self.mirrored else 1), strict=True))
+        out: list[tuple[Window, str, int]] = []
+        hashed: set[str] = set()
+        for box, window in boxes.items():
+            hexhash, flipped, quality = self._hashed[box]
+            # Corners a pixel apart at two scales span windows with one hash: it is kept once.
+            if quality < WINDOW_MIN_QUALITY or hexhash in hashed:
+                continue
+            hashed.add(hexhash)
+            out.append((window, hexhash, quality))
+            if flipped is not None:
+                out.append((window.mirror(), flipped, quality))
+        return out
+
+
 def _windows(rgb: np.ndarray, mirrored: bool, sides: Sequence[int],
              regions: Regions | None = None) -> list[tuple[Window, str, int]]:
     """(window, hash, quality) of each anchored window of a photo, and of its mirror image if asked;
     anchors found at each of ``sides`` (windows between anchors of one side only). ``regions``: the
     photo's, when the caller has them (its luma computed already)."""
-    h, w = rgb.shape[:2]
-    regions = Regions(rgb) if regions is None else regions
-    luma = regions.luma
-    image = Image.fromarray(np.ascontiguousarray(luma, np.float32), "F")
-    sets = [_anchors(image, side, _QUERY_ANCHORS if mirrored else _LISTED_ANCHORS) for side in sides]
-    if max(h, w) > WINDOW_SIDE:
-        luma = window_luma(luma)
-        sets = [points * np.array([luma.shape[1] / w, luma.shape[0] / h]) for points in sets]
-        h, w = luma.shape
-        regions = Regions.from_luma(luma)
-    boxes: dict[Box, Window] = {}
-    for points in sets:
-        for a in range(len(points)):
-            for b in range(a + 1, len(points)):
-                x0, x1 = sorted((float(points[a, 0]), float(points[b, 0])))
-                y0, y1 = sorted((float(points[a, 1]), float(points[b, 1])))
-                dx, dy = (x1 - x0) / w, (y1 - y0) / h
-                if max(dx, dy) < _WINDOW_WIDE or min(dx, dy) < _WINDOW_MIN:
-                    continue
-                box = Box(round(y0), round(y1), round(x0), round(x1))
-                if box not in boxes:  # a strong corner is found at every scale: its windows are hashed once
-                    boxes[box] = Window.cut(100 * x0 / w, 100 * y0 / h, 100 - 100 * x1 / w, 100 - 100 * y1 / h)
-    out: list[tuple[Window, str, int]] = []
-    hashed: set[str] = set()
-    # Every window of the photo in one call, the mirror image's hash from the same DCT.
-    for window, (hexhash, flipped, quality) in zip(
-            boxes.values(), regions.hash_many(list(boxes), mirrored, WINDOW_MIN_QUALITY,
-                                              _QUERY_WINDOW_SCALE if mirrored else 1), strict=True):
-        # Corners a pixel apart at two scales span windows with one hash: it is kept once.
-        if quality < WINDOW_MIN_QUALITY or hexhash in hashed:
-            continue
-        hashed.add(hexhash)
-        out.append((window, hexhash, quality))
-        if flipped is not None:
-            out.append((window.mirror(), flipped, quality))
-    return out
+    return _WindowMaker(Regions(rgb) if regions is None else regions, mirrored).windows(sides)
 
 
 def media_signals(rgb: np.ndarray, *, frame: bool = False, luma: np.ndarray | None = None) -> list[DerivedHash]:
@@ -853,18 +893,54 @@ def query_windows(rgb: np.ndarray, boxes: Sequence[Box] | None = None, *, frame:
     its mirror image's hash from the same DCT ("window ... flipy"): it finds a mirrored crop.
     ``boxes`` saves running :func:`content_boxes` again when the caller already has them. A video
     frame (``frame``) is looked at on fewer scales (see :func:`media_signals`). ``luma``: PDQ's luma
-    of ``rgb``, if the caller has it.
+    of ``rgb``, if the caller has it. The same as ``QueryWindows(...).complete()``.
     """
-    rgb = _check_rgb(rgb)
-    regions = Regions(rgb, luma)
-    variants = [_query_window(None, window, hexhash, quality)
-                for window, hexhash, quality in _windows(rgb, True, _QUERY_FRAME_SIDES if frame else _QUERY_SIDES,
-                                                         regions)]
-    for box in content_boxes(rgb) if boxes is None else boxes:
-        region = np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right])
-        variants += [_query_window(box, window, hexhash, quality)  # one scale: a crop, then trimmed
-                     for window, hexhash, quality in _windows(region, True, (_ANCHOR_SIDE,), regions.crop(box))]
-    return variants
+    return QueryWindows(rgb, boxes, frame=frame, luma=luma).complete()
+
+
+# A query's windows in two steps (QueryWindows): first the anchors of three of the six scales (and the
+# trimmed boxes' one), then, only where one of those windows came within PDQ's distance of a listed
+# window, all six. Most photos on a drive are no copy of a listed one and stop after the first step.
+# In process (160 listed photos, textured and low-texture; 1,120 copies cropped, captioned,
+# screenshotted, mirrored and halved; 660 decoys): of the copies with three windows or more within
+# 31 bits of their listed photo, 8 had none among the first step's with scales 256 and 128, 3 with
+# 256, 195 and 128; 1-2% of decoys went on. The 10,000-decoy bench (bench/results/edit_recall.md):
+# every single edit found as before, 3 of 5,400 double-edited copies lost (low-texture crops
+# re-encoded at quality 40 or halved; 7 with two scales), 2% of decoys went on; a camera JPEG's
+# first step costs 10.6 ms of CPU where all its windows cost 19.2.
+_FIRST_SIDES = (_ANCHOR_SIDE, 195, 128)
+
+
+class QueryWindows:
+    """A photo's query windows (:func:`query_windows`), in two steps: :meth:`first` hashes the windows
+    of the anchor scales in ``_FIRST_SIDES`` and of the trimmed boxes; :meth:`complete` all of them,
+    reusing what the first step hashed, exactly as :func:`query_windows` makes them. A matcher asks for
+    the complete set only when a first window came near a listed one (``matching.Matcher``)."""
+
+    def __init__(self, rgb: np.ndarray, boxes: Sequence[Box] | None = None, *, frame: bool = False,
+                 luma: np.ndarray | None = None) -> None:
+        rgb = _check_rgb(rgb)
+        regions = Regions(rgb, luma)
+        self._sides = _QUERY_FRAME_SIDES if frame else _QUERY_SIDES
+        self._whole = _WindowMaker(regions, mirrored=True)
+        self._trimmed = [(box, _WindowMaker(regions.crop(box), mirrored=True))
+                         for box in (content_boxes(rgb) if boxes is None else boxes)]
+
+    def first(self) -> list[Variant]:
+        """The first step's windows: anchors of the first scales only, and the trimmed boxes' windows."""
+        return self._variants([side for side in self._sides if side in _FIRST_SIDES])
+
+    def complete(self) -> list[Variant]:
+        """Every window, as :func:`query_windows` gives them."""
+        return self._variants(self._sides)
+
+    def _variants(self, sides: Sequence[int]) -> list[Variant]:
+        variants = [_query_window(None, window, hexhash, quality)
+                    for window, hexhash, quality in self._whole.windows(sides)]
+        for box, maker in self._trimmed:  # one scale: a crop, then trimmed
+            variants += [_query_window(box, window, hexhash, quality)
+                         for window, hexhash, quality in maker.windows((_ANCHOR_SIDE,))]
+        return variants
 
 
 def _query_window(trimmed: Box | None, window: Window, hexhash: str, quality: int) -> Variant:
