@@ -121,6 +121,7 @@ class Regions:
     def __init__(self, rgb: np.ndarray, luma: np.ndarray | None = None) -> None:
         self._rgb: np.ndarray | None = rgb  # None only where the luma is there (from_luma): nothing reads it
         self._luma: np.ndarray | None = None
+        self._means: dict[int, np.ndarray] = {}  # block means by block width (_block_means)
         if _pdqcheck.AVAILABLE:
             self._luma = _pdqcore.luma_like_pdqhash(rgb) if luma is None else luma
 
@@ -130,6 +131,7 @@ class Regions:
         (made only then)."""
         regions = cls.__new__(cls)
         regions._luma = luma if _pdqcheck.AVAILABLE else None
+        regions._means = {}
         regions._rgb = None if _pdqcheck.AVAILABLE else np.repeat(
             np.clip(luma + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
         return regions
@@ -149,16 +151,16 @@ class Regions:
         regions = Regions.__new__(Regions)
         regions._rgb = None if self._rgb is None else self._rgb[top:bottom, left:right]
         regions._luma = None if self._luma is None else np.ascontiguousarray(self._luma[top:bottom, left:right])
+        regions._means = {}
         return regions
 
     def _block_means(self, scale: int) -> np.ndarray:
         """The luma's block means hashing reduced boxes reads, kept: a photo's windows may be hashed
         in two calls (:class:`QueryWindows`)."""
         assert self._luma is not None
-        kept: dict[int, np.ndarray] = self.__dict__.setdefault("_means", {})  # (Regions made by crop have none yet)
-        if scale not in kept:
-            kept[scale] = _pdqbatch.block_means_t(self._luma, scale)
-        return kept[scale]
+        if scale not in self._means:
+            self._means[scale] = _pdqbatch.block_means_t(self._luma, scale)
+        return self._means[scale]
 
     def hash(self, box: Box) -> tuple[str, int]:
         top, bottom, left, right = box
