@@ -189,7 +189,7 @@ class Matcher:
     def _complete_windows(self, queries: Sequence[Query]) -> Sequence[Query]:
         """The queries, those whose photo's windows were hashed in two steps (``variants.QueryWindows``)
         with all of them where one of the first step's came within a list's distance of a listed
-        photo's window; the others keep the first step's, which then match nothing (most photos)."""
+        photo's window; the others (most photos) without windows, as theirs are near none."""
         waiting = [i for i, q in enumerate(queries) if q.probe is not None and q.probe.in_steps]
         if not waiting:
             return queries
@@ -208,11 +208,12 @@ class Matcher:
                     near.add(asked[q][0])
             asked = [(i, v) for i, v in asked if i not in near]
         out = list(queries)
-        for i in near:
+        for i in waiting:
             q, probe = queries[i], queries[i].probe
             assert probe is not None
             whole = [v for v in q.pdq if v.view.window is None]
-            out[i] = replace(q, pdq=whole + [PdqQuery(*v) for v in probe.complete_windows()])
+            rest = [PdqQuery(*v) for v in probe.complete_windows()] if i in near else []
+            out[i] = replace(q, pdq=whole + rest)
         return out
 
     # --- per signal -------------------------------------------------------------------------

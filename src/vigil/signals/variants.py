@@ -721,14 +721,13 @@ def _vertex(three: np.ndarray) -> float:
     return 0.0 if curve >= 0 else max(-0.5, min(0.5, 0.5 * (left - right) / curve))
 
 
-def _anchors(luma: np.ndarray | Image.Image, side: int = _ANCHOR_SIDE, count: int = _QUERY_ANCHORS) -> np.ndarray:
+def _anchors(image: Image.Image, side: int, count: int) -> np.ndarray:
     """The photo's strongest well-spaced corners, as (x, y) in full-size pixels, to a fraction of one.
 
     Found on a reduction to a fixed size, so a copy of another size has the same ones; a crop loses
-    only those it cuts away (and may gain a few of its own as stronger ones go). ``luma``: a float32
-    array, or the same as a Pillow image of mode "F" (a caller finding corners at several sizes makes it once).
+    only those it cuts away (and may gain a few of its own as stronger ones go). ``image``: the luma as
+    a Pillow image of mode "F" (made once for the several sizes corners are found at).
     """
-    image = luma if isinstance(luma, Image.Image) else Image.fromarray(np.ascontiguousarray(luma, np.float32), "F")
     w, h = image.size
     scale = side / max(h, w)
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
