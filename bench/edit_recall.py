@@ -18,8 +18,9 @@ edits of ``make_combined_edits``. Three ways of finding them, each through Vigil
   hash-only list - Vigil's default query expansion, what ``vigil scan`` does with any list;
 * media-backed: ``query_variants`` and ``query_windows`` against a list made from the media
   (``media_signals``: windows anchored on corners, three of which must agree, confirmed by guided
-  windows with the photo at hand: ``vigil.signals.guided``) - Vigil's rule for lists made with
-  ``lists add-media``.
+  windows with the photo at hand; or, where they do not agree, one of them and four more guided
+  windows of the listed ones' contrast: ``vigil.signals.guided``) - Vigil's rule for lists made
+  with ``lists add-media``.
 
 Decoys (false positives): ``--decoys`` unrelated benign photos hashed as ``vigil scan`` does in fast
 mode (``content_boxes``, ``query_variants``, ``query_windows`` on the decoded pixels: at these sizes,
@@ -71,7 +72,7 @@ from vigil.lists import Record, Signal
 from vigil.lists.importing import import_records
 from vigil.matching import Matcher, PdqQuery, Query
 from vigil.signals import _pdqcheck
-from vigil.signals.guided import GUIDED_RADIUS, WindowProbe
+from vigil.signals.guided import FIND_WINDOWS, GUIDED_RADIUS, WindowProbe
 from vigil.signals.mode import Mode
 from vigil.signals.pdq import dihedral_rgb, photo_luma
 from vigil.signals.variants import (
@@ -470,7 +471,8 @@ def main() -> None:
         "(orientations, trimmed borders: Vigil's default expansion) against the hash-only list; **media-backed** - "
         "variants and `query_windows` against a list made from the media (`media_signals`), "
         f"{PHOTO_WINDOWS} windows agreeing on one crop, confirmed by two more found within {GUIDED_RADIUS} bits "
-        "where it puts them (guided windows). "
+        f"where it puts them (guided windows); or one matched window and {FIND_WINDOWS - 1} more found so, each "
+        "of about the listed window's contrast (PDQ quality). "
         "ORB+RANSAC, fixed crop sets, blind caption bands and the dihedral-only columns of the earlier study are "
         "dropped: they were measured against what is now Vigil's method (git history keeps those numbers).",
         "",

@@ -13,7 +13,7 @@ import benign_corpus
 from vigil.lists import Record, Signal
 from vigil.lists.importing import import_records
 from vigil.matching import Matcher, PdqQuery, Query
-from vigil.signals.guided import GUIDED_RADIUS, WindowProbe, confirm, look
+from vigil.signals.guided import GUIDED_RADIUS, WindowProbe, confirm, find, look
 from vigil.signals.pdq import hash_rgb, photo_luma
 from vigil.signals.variants import media_signals
 from vigil.signals.views import Box, View, Window
@@ -143,6 +143,24 @@ def test_a_copy_inside_a_screenshot_is_looked_at_in_its_trimmed_box() -> None:
     assert confirm(WindowProbe(photo_luma(page)), [(View(window=view.window), seed, 10)], windows, bits) is None
 
 
+@pytest.mark.parametrize("kind", ["sky", "abstract"])
+def test_a_window_paired_wrongly_again_and_again_does_not_hide_the_right_seeds(kind: str) -> None:
+    """A near-flat window of a copy can match several listed windows, and near-twin windows of the copy
+    one listed window, closer than the right pairings: each listed window is tried as a seed once, and
+    the windows that agree on the crop are tried first."""
+    photo = listed_photo(kind)
+    copy, kept = crop(photo)
+    windows, bits, _ = listed_windows(photo)
+    kept_windows = [w for w in windows if inside(w, kept)]
+    right, second, other = kept_windows[0], kept_windows[1], kept_windows[-1]
+    wrong = [(View(window=seen_in_copy(other, kept)), right, d) for d in (2, 3, 4)]  # right's pairing, misplaced
+    probe = WindowProbe(photo_luma(copy))
+    assert confirm(probe, wrong, windows, bits) is None  # one listed window: one seed, and a wrong one
+    good = (View(window=seen_in_copy(second, kept)), second, 12)
+    assert confirm(probe, [*wrong, good], windows, bits) == (good[0], 12)  # the next seed is another pairing
+    assert confirm(probe, [*wrong, good], windows, bits, first=[3]) == (good[0], 12)
+
+
 def test_a_seed_no_plausible_crop_explains_is_not_followed() -> None:
     photo = smooth("sky")
     copy, _ = crop(photo)
@@ -191,11 +209,38 @@ def test_the_matcher_confirms_agreeing_windows_in_the_photo_at_hand(tmp_path: ob
         assert [m.entry for m in matcher.match(Query("copy", pdq=three)).matches] == [kind]
         confirmed = matcher.match(Query("copy", pdq=three, probe=WindowProbe(photo_luma(copy)))).matches
         assert [m.entry for m in confirmed] == [kind]
-        # One window is never a match, the photo at hand or not: guided windows confirm, they do not find.
+        # One window is no match without the photo; with it at hand, four more found where it puts
+        # them make one (guided.find), and not in an unrelated photo.
         one = three[:1]
         assert matcher.match(Query("copy", pdq=one)).matches == []
-        assert matcher.match(Query("copy", pdq=one, probe=WindowProbe(photo_luma(copy)))).matches == []
+        assert [m.entry for m in matcher.match(Query("copy", pdq=one, probe=WindowProbe(photo_luma(copy)))).matches] \
+            == [kind]
+        other, _ = crop(smooth(kind, listed_seed(kind) + 1))
+        assert matcher.match(Query("other", pdq=one, probe=WindowProbe(photo_luma(other)))).matches == []
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["sky", "abstract"])
+def test_windows_found_alone_must_have_the_listed_ones_contrast(kind: str) -> None:
+    """PDQ does not see contrast, its quality does: a soft shape of another photo in the same place
+    hashes alike, and only its contrast tells it apart. Finding without agreeing windows asks for the
+    listed windows' quality (as a list keeps it) to 15%; confirming agreeing windows, to 30%."""
+    photo = listed_photo(kind)
+    windows, bits, _ = listed_windows(photo)
+    quality = np.array([d.quality for d in media_signals(photo)], np.int16)
+    copy, kept = crop(photo)
+    seed = next(w for w in windows if inside(w, kept))
+    matched = [(View(window=seen_in_copy(seed, kept)), seed, 10)]
+    probe = WindowProbe(photo_luma(copy))
+    assert find(probe, matched, windows, bits, quality) is not None
+    assert find(probe, matched, windows, bits, quality // 2) is None  # listed windows of half the contrast
+    assert find(probe, matched, windows, bits, np.full_like(quality, -1)) is not None  # not known: not asked
+    assert confirm(probe, matched, windows, bits) is not None
+    assert confirm(probe, matched, windows, bits, listed_quality=quality) is not None
+    assert confirm(probe, matched, windows, bits, listed_quality=quality // 2) is None
+    three_quarters = (quality * 3) // 4
+    assert confirm(probe, matched, windows, bits, listed_quality=three_quarters) is not None
+    assert find(probe, matched, windows, bits, three_quarters) is None
 
 
 def test_windows_that_agree_by_chance_are_no_match_once_the_photo_is_looked_at(tmp_path: object) -> None:

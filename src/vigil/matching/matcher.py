@@ -22,8 +22,8 @@ from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
 from ..lists.compiled import CompiledList, load_compiled
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.agreement import FRAME_WINDOWS, PHOTO_WINDOWS, windows_agree
-from ..signals.guided import GUIDED_RADIUS, WindowProbe, confirm
+from ..signals.agreement import FRAME_WINDOWS, PHOTO_WINDOWS, agreeing, windows_agree
+from ..signals.guided import GUIDED_RADIUS, WindowProbe, confirm, find
 from ..signals.variants import WINDOW_MIN_QUALITY
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature, parse_line
@@ -38,6 +38,10 @@ __all__ = [
 # A video matches a video listed from media through its frames' windows when this share of its frames
 # (those with windows) match frames of the listed video, each by two agreeing windows.
 WINDOW_FRAMES_PERCENT = 50.0
+# A photo's windows that came near a listed photo's without agreeing on a crop are looked for by guided
+# windows alone (signals.guided.find) in at most this many listed photos, the closest first: a
+# near-flat window comes within reach of many listed ones in a large list, and each costs a few ms.
+_FINDS = 8
 
 
 @dataclass(frozen=True)
@@ -252,8 +256,10 @@ class Matcher:
         # (signals.agreement.windows_agree): one window, however close, can match by chance, and
         # among thousands of photos so can two. With the photo at hand (a probe), the listed photo's
         # windows are then also looked for where the agreeing ones put them, and two more must be
-        # there within GUIDED_RADIUS (signals.guided): three near-flat windows of soft shapes can
-        # agree by chance too, and a copy has the others where they belong.
+        # there within GUIDED_RADIUS (signals.guided.confirm): three near-flat windows of soft shapes
+        # can agree by chance too, and a copy has the others where they belong. Where they do not
+        # agree, one of them and four more found where it puts them, of the listed ones' contrast,
+        # make a match too (signals.guided.find): a crop of a smooth photo keeps few corners.
         windows: dict[tuple[int, int], list[tuple[View, Window, int, str]]] = {}
         for q, row, dist in zip(found.query.tolist(), found.row.tolist(), found.distance.tolist(), strict=True):
             i, asked_pdq = asked[q]
@@ -271,23 +277,32 @@ class Matcher:
                 windows.setdefault((i, pk), []).append((asked_pdq.view, listed_window, int(dist), comp.tags[tag_no]))
             else:
                 hits[i].append(_Hit(pos, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
-        for (i, pk), pairs in windows.items():
-            if len(pairs) < PHOTO_WINDOWS or not windows_agree((view, window) for view, window, _, _ in pairs):
-                continue
+        finds: dict[int, int] = {}  # per query: listed photos tried by guided windows alone
+        # Closest first, so that the cap on finding leaves out the least likely listed photos.
+        for (i, pk), pairs in sorted(windows.items(), key=lambda item: min(p[2] for p in item[1])):
+            group = agreeing([(view, window) for view, window, _, _ in pairs]) if len(pairs) >= PHOTO_WINDOWS else []
             probe = queries[i].probe
             if probe is None:
-                view, _, dist, label = min(pairs, key=lambda p: p[2])
-                hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
+                if group:
+                    view, _, dist, label = min(pairs, key=lambda p: p[2])
+                    hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
                 continue
+            if not group:
+                finds[i] = finds.get(i, 0) + 1
+                if finds[i] > _FINDS:
+                    continue
             # The photo is at hand: the listed photo's other windows are looked for where these put them.
             rows = comp.window_rows_of(pk)
             listed = [w for w in (comp.windows[tag] for tag in comp.pdq_tag[rows].tolist()) if w is not None]
             if len(listed) != len(rows):
                 continue  # (grouped rows are photo windows: cannot happen)
-            confirmed = confirm(probe, [(view, window, dist) for view, window, dist, _ in pairs], listed,
-                                comp.pdq.hashes(rows), min(GUIDED_RADIUS, info.settings.pdq_threshold))
-            if confirmed is not None:
-                view, dist = confirmed
+            matched = [(view, window, dist) for view, window, dist, _ in pairs]
+            radius = min(GUIDED_RADIUS, info.settings.pdq_threshold)
+            quality = comp.pdq_quality[rows]
+            made = (confirm(probe, matched, listed, comp.pdq.hashes(rows), radius, first=group, listed_quality=quality)
+                    if group else find(probe, matched, listed, comp.pdq.hashes(rows), quality, radius))
+            if made is not None:
+                view, dist = made
                 label = next(lbl for v, _, d, lbl in pairs if v == view and d == dist)
                 hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
 

@@ -12,10 +12,11 @@ chance match mostly does not. :func:`confirm` asks for two more found so; the ma
 every listed photo whose windows agree, when the photo being checked is at hand
 (:class:`WindowProbe` keeps its luma).
 
-Used alone (one matched window and two found where it puts them, without anchored agreement), this
-finds more crops of low-texture photos (12% crops: 92.7% against 86.0%) but matched one decoy of
-10,000 (bench/results/edit_recall.md, BENCHMARKS.md): soft shapes of an unrelated photo came within
-4-18 bits where a chance match put them. So the matcher uses it to confirm, not to find.
+Used alone with the confirming rule (one matched window and two found where it puts them, without
+anchored agreement), this found more crops of low-texture photos (12% crops: 92.7% against 86.0%)
+but matched one decoy of 10,000 (BENCHMARKS.md): soft shapes of an unrelated photo came within 4-18
+bits where a chance match put them. So :func:`confirm` asks two more of windows that agree, and
+:func:`find`, for windows that do not, four more, each of about the listed window's contrast.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .agreement import PHOTO_WINDOWS, Placed, apart, extent, place
 from .variants import WINDOW_MIN_QUALITY, Regions, Variant, window_luma
 from .views import Box, View, Window
 
-__all__ = ["GUIDED_RADIUS", "Found", "WindowProbe", "confirm", "look"]
+__all__ = ["FIND_WINDOWS", "GUIDED_RADIUS", "Found", "WindowProbe", "confirm", "find", "look"]
 
 # The crops a seed may stand for: a copy shows the listed photo's windows between half and two and
 # a half times their share of its frame (a 12% crop a side: 1.32), and stretched by at most this much
@@ -48,6 +49,25 @@ _BLOCKS = 2  # guided windows are hashed from the means of blocks this wide, as 
 # there (soft round shapes), one decoy of 3,000 had three anchored windows agreeing, and none had two
 # more within 18; in the 10,000-decoy bench, one came within 4-18 bits (see the module's docstring).
 GUIDED_RADIUS = 18
+# Guided windows also find a copy whose anchored windows do not agree (few corners survive a crop of a
+# low-texture photo, and each needs two): a seed and four more where it puts them. In-process study
+# (another seed than the bench's: 160 listed low-texture photos, their 5% and 12% crops and 12% crops
+# at half size, 1,720 decoys of which 960 of the same style): with the anchored rule alone 143 / 155 /
+# 133 of 160; finding with a seed and two more (the confirming rule) 148 / 157 / 138 with 6 false
+# positives; a seed and four more 147 / 157 / 138 and none.
+FIND_WINDOWS = 5
+# Every window found must have about the listed window's PDQ quality (its contrast: an unrelated soft
+# shape of the same form in the same place has another), to this share of the larger of the two: the
+# chance matches of near-flat windows came within 8-18 bits at quality 20-29 where the listed ones
+# had 26-42. A found copy has one seed to vouch for it and is held to the closer tolerance; a
+# confirmed one has three windows that agree. Studied on 250 listed photos (150 low-texture) with 8
+# edits each and 6,000 decoys (4,550 fresh low-texture; seed 7), and the bench's three false
+# positives of 10,000 with the tolerance 0.3 for finding and none for confirming: finding at 0.3
+# matched 1 decoy and the bench's 2, confirming without a check the bench's third; 0.15 and 0.3
+# matched none and found every copy those did (a decoy's best: 4 of 5). Contrast edits of a copy
+# beyond the tolerance lose what only guided windows find.
+_FIND_TOLERANCE = 0.15
+_CONFIRM_TOLERANCE = 0.3
 
 
 class WindowProbe:
@@ -118,6 +138,7 @@ class Found(NamedTuple):
     quality: int
     listed: tuple[float, float, float, float]  # x0, x1, y0, y1 in the listed photo, as the copy shows it
     query: tuple[float, float, float, float]  # the same in the copy's frame
+    listed_quality: int = -1  # the listed window's PDQ quality, where the caller gave it (-1: not known)
 
 
 def _transform(seed: Placed) -> tuple[np.ndarray, np.ndarray] | None:
@@ -133,15 +154,17 @@ def _transform(seed: Placed) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def look(probe: WindowProbe, seed_view: View, seed_window: Window, listed: Sequence[Window],
-         listed_bits: np.ndarray) -> list[Found]:
-    """Each of the ``listed`` windows (with their hashes, ``listed_bits``: (n, 32) uint8) that the crop
-    and scale of one matched window (``seed_view`` of the copy matched ``seed_window``) keep in the
-    copy, hashed there; windows not apart from the seed's are left out (they are the seed again)."""
-    return [f for part in _look(probe, seed_view, seed_window, listed, listed_bits, len(listed)) for f in part]
+         listed_bits: np.ndarray, listed_quality: np.ndarray | None = None) -> list[Found]:
+    """Each of the ``listed`` windows (with their hashes, ``listed_bits``: (n, 32) uint8, and their
+    qualities if given) that the crop and scale of one matched window (``seed_view`` of the copy
+    matched ``seed_window``) keep in the copy, hashed there; windows not apart from the seed's are
+    left out (they are the seed again)."""
+    return [f for part in _look(probe, seed_view, seed_window, listed, listed_bits, len(listed), listed_quality)
+            for f in part]
 
 
 def _look(probe: WindowProbe, seed_view: View, seed_window: Window, listed: Sequence[Window],
-          listed_bits: np.ndarray, chunk: int) -> Iterator[list[Found]]:
+          listed_bits: np.ndarray, chunk: int, listed_quality: np.ndarray | None = None) -> Iterator[list[Found]]:
     """:func:`look`, ``chunk`` windows at a time (in the list's order: strongest corners first)."""
     seed = place(seed_view, seed_window)
     transform = None if seed is None else _transform(seed)
@@ -165,27 +188,70 @@ def _look(probe: WindowProbe, seed_view: View, seed_window: Window, listed: Sequ
         # A window the copy shows mirrored is compared with the mirror image of the copy's window.
         seen = np.where(flip[part][:, None], flipped, bits)
         distance = np.unpackbits(seen ^ listed_bits[part], axis=1).sum(axis=1)
-        yield [Found(int(distance[n]), int(quality[n]), tuple(ext[k]), tuple(where[n]))
+        yield [Found(int(distance[n]), int(quality[n]), tuple(ext[k]), tuple(where[n]),
+                     -1 if listed_quality is None else int(listed_quality[k]))
                for n, k in enumerate(part)]
 
 
+def _seeds(matched: Sequence[tuple[View, Window, int]], first: Sequence[int]) -> list[tuple[View, Window, int]]:
+    """The seeds :func:`confirm` tries, in order. A window of a smooth photo can match several listed
+    windows, and several near-twin query windows one listed window: the closest matches are often one
+    wrong pairing again and again (a sky's 12% crop, three seeds of one listed window, none where the
+    copy has it), where windows that agree on a crop are right pairings."""
+    order = sorted(first, key=lambda k: matched[k][2])
+    order += sorted((k for k in range(len(matched)) if k not in set(first)), key=lambda k: matched[k][2])
+    seeds: list[tuple[View, Window, int]] = []
+    for k in order:
+        if all(matched[k][1] != seed[1] for seed in seeds):
+            seeds.append(matched[k])
+            if len(seeds) == _SEEDS:
+                break
+    return seeds
+
+
 def confirm(probe: WindowProbe, matched: Sequence[tuple[View, Window, int]], listed: Sequence[Window],
-            listed_bits: np.ndarray, radius: int = GUIDED_RADIUS, need: int = PHOTO_WINDOWS) -> tuple[View, int] | None:
+            listed_bits: np.ndarray, radius: int = GUIDED_RADIUS, need: int = PHOTO_WINDOWS,
+            first: Sequence[int] = (), listed_quality: np.ndarray | None = None) -> tuple[View, int] | None:
     """Whether windows of a copy that matched windows of one listed photo are a match, once the
     listed photo's other windows are looked for in the copy where each of them puts them.
 
     ``matched``: (query view, listed window, distance) of each window of the copy that matched one of
     the listed photo's; ``listed``, ``listed_bits``: all the listed photo's windows and their hashes.
-    A seed (one of the closest matched windows) confirms when ``need`` - 1 other windows, each apart
-    from the rest, are found within ``radius`` bits where it put them. Returns the confirmed seed's
-    (view, distance), else None. The copy is hashed a few windows at a time, and no more once they
-    confirm: a real copy's first few are usually enough.
+    A seed confirms when ``need`` - 1 other windows, each apart from the rest, are found within
+    ``radius`` bits where it put them, each of about the listed window's PDQ quality where
+    ``listed_quality`` gives it (:data:`_CONFIRM_TOLERANCE`). Up to three seeds are tried, each of
+    another listed window: the matched windows at the positions ``first`` gives (those that agree on
+    one crop, closest first), then the closest others. Returns the confirmed seed's (view,
+    distance), else None. The copy is hashed a few windows at a time, and no more once they confirm:
+    a real copy's first few are usually enough.
     """
-    for view, window, distance in sorted(matched, key=lambda m: m[2])[:_SEEDS]:
+    return _found_around(probe, matched, listed, listed_bits, radius, need, first, listed_quality, _CONFIRM_TOLERANCE)
+
+
+def find(probe: WindowProbe, matched: Sequence[tuple[View, Window, int]], listed: Sequence[Window],
+         listed_bits: np.ndarray, listed_quality: np.ndarray, radius: int = GUIDED_RADIUS) -> tuple[View, int] | None:
+    """Whether windows of a copy that matched windows of one listed photo, without agreeing on a crop
+    (``agreement.windows_agree``), are a match all the same: :func:`confirm`, asking a seed for
+    :data:`FIND_WINDOWS` - 1 others found where it put them, each of about the listed window's PDQ
+    quality (``listed_quality``, as the list keeps it), to the closer :data:`_FIND_TOLERANCE`."""
+    return _found_around(probe, matched, listed, listed_bits, radius, FIND_WINDOWS, (), listed_quality, _FIND_TOLERANCE)
+
+
+def _alike(found: Found, tolerance: float) -> bool:
+    """Whether a window found in the copy has about the listed window's quality (its contrast)."""
+    if found.listed_quality < 0:
+        return True  # not known
+    return abs(found.quality - found.listed_quality) <= tolerance * max(found.quality, found.listed_quality)
+
+
+def _found_around(probe: WindowProbe, matched: Sequence[tuple[View, Window, int]], listed: Sequence[Window],
+                  listed_bits: np.ndarray, radius: int, need: int, first: Sequence[int],
+                  listed_quality: np.ndarray | None, tolerance: float) -> tuple[View, int] | None:
+    for view, window, distance in _seeds(matched, first):
         close: list[Found] = []
-        for part in _look(probe, view, window, listed, listed_bits, _CHUNK):
-            close = sorted(close + [f for f in part if f.distance <= radius and f.quality >= WINDOW_MIN_QUALITY],
-                           key=lambda f: f.distance)
+        for part in _look(probe, view, window, listed, listed_bits, _CHUNK, listed_quality):
+            close = sorted(close + [f for f in part if f.distance <= radius and f.quality >= WINDOW_MIN_QUALITY
+                                    and _alike(f, tolerance)], key=lambda f: f.distance)
             group: list[Found] = []
             for f in close:
                 if all(apart(f.listed, g.listed) and apart(f.query, g.query) for g in group):
