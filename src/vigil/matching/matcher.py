@@ -22,7 +22,7 @@ from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
 from ..lists.compiled import CompiledList, load_compiled
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
-from ..signals.agreement import FRAME_WINDOWS, PHOTO_WINDOWS, agreeing, windows_agree
+from ..signals.agreement import FRAME_WINDOWS, PHOTO_WINDOWS, windows_agree
 from ..signals.guided import GUIDED_RADIUS, WindowProbe, confirm, find
 from ..signals.variants import WINDOW_MIN_QUALITY
 from ..signals.views import ORIGINAL, View, Window
@@ -280,14 +280,14 @@ class Matcher:
         finds: dict[int, int] = {}  # per query: listed photos tried by guided windows alone
         # Closest first, so that the cap on finding leaves out the least likely listed photos.
         for (i, pk), pairs in sorted(windows.items(), key=lambda item: min(p[2] for p in item[1])):
-            group = agreeing([(view, window) for view, window, _, _ in pairs]) if len(pairs) >= PHOTO_WINDOWS else []
+            agree = len(pairs) >= PHOTO_WINDOWS and windows_agree((view, window) for view, window, _, _ in pairs)
             probe = queries[i].probe
             if probe is None:
-                if group:
+                if agree:
                     view, _, dist, label = min(pairs, key=lambda p: p[2])
                     hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
                 continue
-            if not group:
+            if not agree:
                 finds[i] = finds.get(i, 0) + 1
                 if finds[i] > _FINDS:
                     continue
@@ -299,8 +299,8 @@ class Matcher:
             matched = [(view, window, dist) for view, window, dist, _ in pairs]
             radius = min(GUIDED_RADIUS, info.settings.pdq_threshold)
             quality = comp.pdq_quality[rows]
-            made = (confirm(probe, matched, listed, comp.pdq.hashes(rows), radius, first=group, listed_quality=quality)
-                    if group else find(probe, matched, listed, comp.pdq.hashes(rows), quality, radius))
+            made = (confirm(probe, matched, listed, comp.pdq.hashes(rows), radius, listed_quality=quality)
+                    if agree else find(probe, matched, listed, comp.pdq.hashes(rows), quality, radius))
             if made is not None:
                 view, dist = made
                 label = next(lbl for v, _, d, lbl in pairs if v == view and d == dist)
