@@ -47,6 +47,7 @@ import os
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # two worker processes, one thread each
 
 import argparse
+import importlib.util
 import io
 import json
 import multiprocessing
@@ -321,6 +322,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if importlib.util.find_spec("skimage") is None:
+        # Its sample photos are most of the corpus's real-photo tiles: without them the textured half is
+        # another set of photos, and the results compare with no earlier run.
+        sys.exit("edit_recall: scikit-image is missing; install the [bench] extra (`bash bench/run edit-recall` does)")
     SEED = args.seed
     started = time.time()
     load = os.getloadavg()
