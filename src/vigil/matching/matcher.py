@@ -298,9 +298,9 @@ class Matcher:
                 continue  # (grouped rows are photo windows: cannot happen)
             matched = [(view, window, dist) for view, window, dist, _ in pairs]
             radius = min(GUIDED_RADIUS, info.settings.pdq_threshold)
-            quality = comp.pdq_quality[rows]
-            made = (confirm(probe, matched, listed, comp.pdq.hashes(rows), radius, listed_quality=quality)
-                    if agree else find(probe, matched, listed, comp.pdq.hashes(rows), quality, radius))
+            bits, quality = comp.pdq.hashes(rows), comp.pdq_quality[rows]
+            made = (confirm(probe, matched, listed, bits, radius, listed_quality=quality) if agree
+                    else find(probe, matched, listed, bits, quality, radius))
             if made is not None:
                 view, dist = made
                 label = next(lbl for v, _, d, lbl in pairs if v == view and d == dist)

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from .views import Box, View, Window
 
-__all__ = ["FRAME_WINDOWS", "PHOTO_WINDOWS", "Placed", "agreeing", "apart", "extent", "place", "windows_agree"]
+__all__ = ["FRAME_WINDOWS", "PHOTO_WINDOWS", "Placed", "apart", "extent", "place", "windows_agree"]
 
 _AGREE = 0.02  # windows agree when one's crop-and-scale puts the other within this share of the frame
 # Two windows confirm each other only when they are different windows: some side at least this share
@@ -89,23 +89,17 @@ def windows_agree(matches: Iterable[tuple[View, Window]], need: int = PHOTO_WIND
     query whose positions that same crop and scale explain (to 2% of the frame); chance matches
     almost never line up.
     """
-    return bool(agreeing(matches, need))
-
-
-def agreeing(matches: Iterable[tuple[View, Window]], need: int = PHOTO_WINDOWS) -> list[int]:
-    """The positions in ``matches`` of ``need`` windows that agree (:func:`windows_agree`), the first
-    such group found; empty when none do."""
-    placed = [(k, p) for k, p in enumerate(place(q, lst) for q, lst in matches) if p is not None]
-    for i, (ka, a) in enumerate(placed):
-        for kb, b in placed[i + 1 :]:
+    placed = [p for p in (place(q, lst) for q, lst in matches) if p is not None]
+    for i, a in enumerate(placed):
+        for b in placed[i + 1 :]:
             if not _agree(a, b):
                 continue
-            group = [(ka, a), (kb, b)]
-            for kc, c in placed:
+            group = [a, b]
+            for c in placed:
                 if len(group) >= need:
                     break
-                if all(apart(c.listed, g.listed) and apart(c.query, g.query) for _, g in group) and _agree(a, c):
-                    group.append((kc, c))
+                if all(apart(c.listed, g.listed) and apart(c.query, g.query) for g in group) and _agree(a, c):
+                    group.append(c)
             if len(group) >= need:
-                return [k for k, _ in group]
-    return []
+                return True
+    return False
