@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from PIL import Image
 
 from conftest import BUNDLED_REFDATA
@@ -27,6 +28,7 @@ from vigil.matching import Matcher
 from vigil.media.limits import Limits
 from vigil.scan.audit import verify_case
 from vigil.scan.scanner import ScanOptions
+from vigil.serve import ServeSettings, create_key, revoke_key
 from vigil.signals import pdq
 
 PHOTO = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
@@ -49,6 +51,11 @@ FEEDS: dict[str, tuple[object, ...]] = {
     "lists export": (export_list,),
     "lists revoke": (revoke,),
     "lists set": (update_settings,),
+    "serve": (ServeSettings, uvicorn.run),
+    "keys": (),
+    "keys create": (create_key,),
+    "keys ls": (),
+    "keys revoke": (revoke_key,),
 }
 
 
@@ -84,6 +91,7 @@ NOT_LIBRARY_NAMES: dict[tuple[str, str], Why] = {
     ("lists import", "--setting"): Why(_SETTING),
     ("lists add-media", "--setting"): Why(_SETTING),
     ("lists set", "--setting"): Why(_SETTING),
+    ("serve", "--max-body-mb"): Why("ServeSettings.max_body_bytes, given in MiB: nobody types a body limit in bytes"),
     ("scan", "--archive-depth"): Why("ArchiveLimits.max_depth: among the scan's limits, --max-depth would not "
                                      "say that archives in archives are what is deep"),
     # Earlier spellings, still accepted.

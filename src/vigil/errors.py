@@ -4,7 +4,11 @@
     ├── UsageError             the caller asked for something impossible       exit 2  HTTP 400
     │   ├── InvalidValue       a malformed value: hash text, a limit, an array exit 2  HTTP 422
     │   │   └── MalformedSignal  a signal value not of its type                 exit 2  HTTP 422
-    │   └── NotFound           a named thing (a list) does not exist           exit 2  HTTP 404
+    │   ├── NotFound           a named thing (a list) does not exist           exit 2  HTTP 404
+    │   ├── NotAuthenticated   no API key, or one the service does not know    exit 2  HTTP 401
+    │   ├── NotPermitted       the key's role may not do this                  exit 2  HTTP 403
+    │   ├── BodyTooLarge       a request body over the service's limit         exit 2  HTTP 413
+    │   └── RateLimited        a key asked more often than its rate allows     exit 2  HTTP 429
     ├── InputUnusable          an input or dependency that cannot be used      exit 3  HTTP 422
     │   ├── ListFormatError    a hash-list file that cannot be read            exit 3  HTTP 422
     │   ├── NotRegular         a device, pipe or socket in the evidence        exit 3  HTTP 422
@@ -28,7 +32,7 @@ errors are rows of the output, not the exit status), 2 a usage error, 3 an input
 cannot be used; ``case verify`` exits 1 when the case was changed, like ``cmp`` or ``diff`` when the
 files differ, so 1 stays "the check failed", apart from 2 and 3 (it could not be checked).
 
-The HTTP statuses are for the service (DESIGN.md's list: 400/404/413/422/429/503): 400 for a request
+The HTTP statuses are for the service (DESIGN.md's list: 400/401/403/404/413/422/429/503): 400 for a request
 that asks for the impossible; 422 for a well-formed request whose value or content fails its check (a
 malformed hash, an unreadable list file, media that cannot be hashed, a case that fails verification) —
 FastAPI's convention for validation errors, so the two agree; 404 for a named list that does not exist.
@@ -54,6 +58,10 @@ __all__ = [
     "InvalidValue",
     "MalformedSignal",
     "NotFound",
+    "NotAuthenticated",
+    "NotPermitted",
+    "BodyTooLarge",
+    "RateLimited",
     "InputUnusable",
     "ListFormatError",
     "NotRegular",
@@ -106,6 +114,37 @@ class NotFound(UsageError):
     """A thing named by the caller (a list) does not exist."""
 
     http_status = 404
+
+
+class NotAuthenticated(UsageError):
+    """A service request without an API key, or with one the service does not know (or has revoked)."""
+
+    http_status = 401
+
+
+class NotPermitted(UsageError):
+    """A service request whose key's role may not do what it asks."""
+
+    http_status = 403
+
+
+class BodyTooLarge(UsageError):
+    """A service request body over the service's limit, refused before it is read in full."""
+
+    http_status = 413
+
+
+class RateLimited(UsageError):
+    """A key that asked more often than its rate allows; ``retry_after``: seconds until it may again."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[type[RateLimited], tuple[str, float]]:
+        return type(self), (str(self), self.retry_after)
 
 
 class InputUnusable(VigilError):

@@ -8,7 +8,7 @@ import typer
 
 from .. import __version__
 from ..errors import VigilError
-from . import case, demo, lists, match, scan
+from . import case, demo, keys, lists, match, scan, serve
 from . import hash as hash_cmd
 
 __all__ = ["app", "main"]
@@ -26,6 +26,8 @@ app.add_typer(lists.app, name="lists")
 app.command("scan")(scan.scan_command)
 app.add_typer(case.app, name="case")
 app.command("demo")(demo.demo_command)
+app.command("serve")(serve.serve_command)
+app.add_typer(keys.app, name="keys")
 
 
 def _version(value: bool) -> None:

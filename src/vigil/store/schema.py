@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["metadata", "lists", "imports", "entries"]
+__all__ = ["metadata", "lists", "imports", "entries", "api_keys"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -89,3 +89,15 @@ entries = Table(
 Index("ix_entries_last_import_id", entries.c.last_import_id)
 # Reading a list in insertion order (compiling its index, exporting) walks this index.
 Index("ix_entries_list_id_pk", entries.c.list_id, entries.c.pk)
+
+# The match service's keys (``vigil.serve``; migrations branch "serve"): only each key's SHA-256.
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, index=True),
+    Column("role", String(20), nullable=False),  # matcher, curator, reviewer, admin
+    Column("key_sha256", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # the key's first characters, to tell keys apart
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)

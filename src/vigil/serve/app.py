@@ -1,0 +1,79 @@
+"""The match service as an ASGI application: ``create_app(settings)``; ``vigil serve`` runs it under
+Uvicorn (``app_from_env`` in each worker process)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+
+from .. import __version__
+from ..errors import StoreUnusable
+from ..store import Store
+from .access import Access
+from .errors import install_error_handlers
+from .limits import BodyLimit
+from .live import LiveLists
+from .lookup import router as lookup_router
+from .settings import ServeSettings
+
+__all__ = ["Service", "app_from_env", "create_app"]
+
+@dataclass
+class Service:
+    """What every route of one worker shares."""
+
+    settings: ServeSettings
+    store: Store
+    access: Access
+    lists: LiveLists
+
+
+def _service(settings: ServeSettings, store: Store | None) -> Service:
+    store = store if store is not None else Store.open(settings.database)
+    access = Access(store, rate=settings.rate_per_worker, burst=settings.burst,
+                    key_cache_seconds=settings.key_cache_seconds)
+    return Service(settings, store, access, LiveLists(store, settings.refresh_seconds))
+
+
+def create_app(settings: ServeSettings | None = None, *, store: Store | None = None) -> FastAPI:
+    """The service's application. ``store``: an open store to use (tests); else ``settings.database`` is
+    opened (and migrated) when the application starts."""
+    settings = settings or ServeSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "service", None) is None:
+            app.state.service = _service(settings, store)
+        yield
+
+    app = FastAPI(title="Vigil match service", version=__version__, lifespan=lifespan,
+                  description="Look hashes and media up in the hash lists Vigil keeps. Every route but "
+                              "`GET /v1/health` (and this document) needs `Authorization: Bearer <key>`; "
+                              "keys come from `vigil keys create NAME --role ROLE`.")
+    if store is not None:  # in process: ready before the first request, lifespan or not
+        app.state.service = _service(settings, store)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.get("/v1/health", tags=["service"], summary="Whether the service and its database answer")
+    def health(request: Request) -> dict[str, Any]:
+        service: Service = request.app.state.service
+        try:
+            with service.store.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except StoreUnusable as exc:
+            raise StoreUnusable(f"the database does not answer: {exc}") from exc
+        return {"status": "ok", "version": __version__, "lists": len(service.lists.versions)}
+
+    app.include_router(lookup_router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The application of one Uvicorn worker, with the settings ``vigil serve`` put in the environment."""
+    return create_app(ServeSettings.from_env())

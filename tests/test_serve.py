@@ -1,0 +1,258 @@
+"""The match service as clients meet it: keys and roles, lookups, errors, limits (in process, with
+FastAPI's test client), and once as the real `vigil serve` command on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from helpers import invoke
+from vigil.lists import Record, Signal, import_records, revoke
+from vigil.serve import Role, ServeSettings, create_app, create_key, list_keys, revoke_key
+from vigil.store import Store
+
+PDQ_A = "f" * 64
+PDQ_NEAR = "0" * 5 + "f" * 59  # 20 bits from PDQ_A
+MD5 = "ab" * 16
+
+
+def _listed(store: Store) -> None:
+    import_records(store, "known", [Record("e1", [Signal.of("pdq", PDQ_A), Signal.of("md5", MD5)], "A1"),
+                                    Record("e2", [Signal.of("sha1", "cd" * 20)])], action="add")
+
+
+@pytest.fixture
+def service(store: Store) -> Iterator[tuple[TestClient, dict[Role, str], Store]]:
+    _listed(store)
+    keys = {role: create_key(store, f"{role.value}-key", role)[1] for role in Role}
+    app = create_app(ServeSettings(rate=0, refresh_seconds=0, key_cache_seconds=0), store=store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, keys, store
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_lookup_finds_the_listed_hash_and_its_near_copies(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, keys, _ = service
+    got = client.get("/v1/lookup", params={"signal_type": "pdq", "signal": PDQ_NEAR}, headers=_auth(keys[Role.MATCHER]))
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["query"] == {"type": "pdq", "value": PDQ_NEAR}
+    assert [(m["list"], m["entry"], m["signal"], m["distance"], m["variant"]) for m in body["matches"]] == [
+        ("known", "e1", "pdq", 20, "original")]
+    missed = client.get("/v1/lookup", params={"signal_type": "md5", "signal": "00" * 16},
+                        headers=_auth(keys[Role.MATCHER]))
+    assert missed.json() == {"query": {"type": "md5", "value": "00" * 16}, "matches": []}
+
+
+def test_a_batch_answers_each_signal_in_order(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, keys, _ = service
+    signals = [{"type": "md5", "value": MD5.upper()}, {"type": "sha1", "value": "cd" * 20},
+               {"type": "pdq", "value": "0" * 64}, {"type": "pdq", "value": PDQ_A, "quality": 90}]
+    got = client.post("/v1/lookup", json={"signals": signals}, headers=_auth(keys[Role.MATCHER]))
+    assert got.status_code == 200, got.text
+    results = got.json()["results"]
+    assert [[m["entry"] for m in r["matches"]] for r in results] == [["e1"], ["e2"], [], ["e1"]]
+    assert results[0]["query"] == {"type": "md5", "value": MD5}  # as normalised
+
+
+def test_a_lookup_in_a_list_that_does_not_exist_is_404(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, keys, _ = service
+    got = client.get("/v1/lookup", params={"signal_type": "md5", "signal": MD5, "list": "nope"},
+                     headers=_auth(keys[Role.MATCHER]))
+    assert got.status_code == 404
+    assert got.json()["error"]["code"] == "not_found" and "nope" in got.json()["error"]["message"]
+
+
+def test_a_list_imported_while_serving_is_seen_without_a_restart(
+        service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, keys, store = service
+    params = {"signal_type": "sha256", "signal": "ee" * 32}
+    assert client.get("/v1/lookup", params=params, headers=_auth(keys[Role.MATCHER])).json()["matches"] == []
+    import_records(store, "fresh", [Record("n1", [Signal.of("sha256", "ee" * 32)])], action="add")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = client.get("/v1/lookup", params=params, headers=_auth(keys[Role.MATCHER])).json()["matches"]
+        if found:
+            break
+        time.sleep(0.05)
+    assert [(m["list"], m["entry"]) for m in found] == [("fresh", "n1")]
+    revoke(store, "fresh", ["n1"])  # a revocation stops matching at once
+    assert client.get("/v1/lookup", params=params, headers=_auth(keys[Role.MATCHER])).json()["matches"] == []
+
+
+def test_health_needs_no_key_and_every_other_route_does(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, _, _ = service
+    assert client.get("/v1/health").json()["status"] == "ok"
+    for method, path in (("GET", "/v1/lookup?signal_type=md5&signal=" + MD5), ("POST", "/v1/lookup")):
+        for headers in ({}, {"Authorization": "Bearer vgl_not-a-key"}, {"Authorization": "Basic abc"},
+                        {"Authorization": "Bearer"}):
+            got = client.request(method, path, headers=headers, json={"signals": [{"type": "md5", "value": MD5}]})
+            assert got.status_code == 401, (path, headers)
+            assert got.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_route_against_every_role(service: tuple[TestClient, dict[Role, str], Store], role: Role) -> None:
+    client, keys, _ = service
+    allowed = {"lookup": {Role.MATCHER, Role.CURATOR, Role.ADMIN}}
+    calls = {"lookup": [("GET", "/v1/lookup?signal_type=md5&signal=" + MD5, None),
+                        ("POST", "/v1/lookup", {"signals": [{"type": "md5", "value": MD5}]})]}
+    for route, requests in calls.items():
+        for method, path, body in requests:
+            got = client.request(method, path, json=body, headers=_auth(keys[role]))
+            if role in allowed[route]:
+                assert got.status_code == 200, (role, path, got.text)
+            else:
+                assert got.status_code == 403, (role, path)
+                assert got.json()["error"]["code"] == "not_permitted"
+                assert keys[role] not in got.text
+
+
+def test_a_revoked_key_is_refused(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, keys, store = service
+    url = "/v1/lookup?signal_type=md5&signal=" + MD5
+    assert client.get(url, headers=_auth(keys[Role.MATCHER])).status_code == 200
+    assert [k.name for k in revoke_key(store, "matcher-key")] == ["matcher-key"]
+    assert client.get(url, headers=_auth(keys[Role.MATCHER])).status_code == 401
+    assert [k.active for k in list_keys(store) if k.name == "matcher-key"] == [False]
+
+
+@pytest.mark.parametrize(("signal", "why"), [
+    ({"type": "pdq", "value": "zz" * 32}, "hex"),
+    ({"type": "pdq", "value": "ff" * 31}, "64"),
+    ({"type": "md5", "value": "ab" * 15}, "32"),
+    ({"type": "sha256", "value": ""}, "one word"),
+    ({"type": "photodna", "value": "ab" * 16}, "unknown signal type"),
+    ({"type": "md5", "value": MD5 + " pdq " + PDQ_A}, "one word"),
+    ({"type": "md5", "value": MD5, "quality": 50}, "pdq hashes only"),
+    ({"type": "pdq", "value": PDQ_A, "quality": 101}, "quality"),
+    ({"type": "pdq"}, "value"),
+])
+def test_bad_signals_are_422_with_a_one_line_reason(service: tuple[TestClient, dict[Role, str], Store],
+                                                     signal: dict[str, object], why: str) -> None:
+    client, keys, _ = service
+    got = client.post("/v1/lookup", json={"signals": [{"type": "md5", "value": MD5}, signal]},
+                      headers=_auth(keys[Role.MATCHER]))
+    assert got.status_code == 422, got.text
+    error = got.json()["error"]
+    assert why in error["message"] and "\n" not in error["message"]
+    assert set(got.json()) == {"error"} and error["code"] in ("invalid", "invalid_value")
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b'{"signals": "x"}', b'{"signals": []}', b"\xff\xfe{}",
+                                  b'{"signals": [{"type": "md5", "value": "' + b"a" * 5000 + b'"}]}'])
+def test_malformed_bodies_are_4xx_json(service: tuple[TestClient, dict[Role, str], Store], body: bytes) -> None:
+    client, keys, _ = service
+    got = client.post("/v1/lookup", content=body,
+                      headers={**_auth(keys[Role.MATCHER]), "Content-Type": "application/json"})
+    assert got.status_code == 422, got.text
+    assert set(got.json()["error"]) == {"code", "message"}
+    assert client.get("/v1/health").status_code == 200  # the service is unaffected
+
+
+def test_a_batch_over_the_limit_is_refused(store: Store) -> None:
+    _listed(store)
+    _, key = create_key(store, "m", "matcher")
+    app = create_app(ServeSettings(rate=0, max_batch=3), store=store)
+    with TestClient(app) as client:
+        got = client.post("/v1/lookup", json={"signals": [{"type": "md5", "value": MD5}] * 4}, headers=_auth(key))
+    assert got.status_code == 422 and "limit is 3" in got.json()["error"]["message"]
+
+
+def test_an_oversized_body_is_413_declared_or_streamed(store: Store) -> None:
+    _listed(store)
+    _, key = create_key(store, "m", "matcher")
+    app = create_app(ServeSettings(rate=0, max_body_bytes=1000), store=store)
+    body = json.dumps({"signals": [{"type": "md5", "value": MD5}] * 40}).encode()
+    with TestClient(app) as client:
+        declared = client.post("/v1/lookup", content=body, headers={**_auth(key), "Content-Type": "application/json"})
+        streamed = client.post("/v1/lookup", content=iter([body[:600], body[600:]]),
+                               headers={**_auth(key), "Content-Type": "application/json"})
+        assert client.get("/v1/health").status_code == 200
+    for got in (declared, streamed):
+        assert got.status_code == 413, got.text
+        assert got.json()["error"]["code"] == "body_too_large"
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(store: Store) -> None:
+    _listed(store)
+    _, key = create_key(store, "m", "matcher")
+    _, other = create_key(store, "n", "matcher")
+    app = create_app(ServeSettings(rate=0.5, burst=3), store=store)
+    url = "/v1/lookup?signal_type=md5&signal=" + MD5
+    with TestClient(app) as client:
+        codes = [client.get(url, headers=_auth(key)).status_code for _ in range(4)]
+        limited = client.get(url, headers=_auth(key))
+        assert client.get(url, headers=_auth(other)).status_code == 200  # the limit is per key
+    assert codes == [200, 200, 200, 429]
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.json()["error"]["code"] == "rate_limited"
+
+
+def test_keys_on_the_command_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "v.db")
+    made = invoke("keys", "create", "gate", "--role", "matcher", "--db", db)
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.decode().strip().splitlines()[-1]
+    assert secret.startswith("vgl_") and len(secret) > 40
+    listed = invoke("keys", "ls", "--json", "--db", db).stdout.decode()
+    rows = [json.loads(line) for line in listed.splitlines()]
+    assert [(r["name"], r["role"], r["revoked"]) for r in rows] == [("gate", "matcher", None)]
+    assert secret not in listed and secret[:12] == rows[0]["prefix"]
+    bad_role = invoke("keys", "create", "x", "--role", "god", "--db", db)
+    assert bad_role.returncode == 2 and b"unknown role 'god'" in bad_role.stderr
+    assert invoke("keys", "revoke", "nobody", "--db", db).returncode == 2
+    assert invoke("keys", "revoke", "gate", "--db", db).returncode == 0
+    assert json.loads(invoke("keys", "ls", "--json", "--db", db).stdout)["revoked"] is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_real_command_serves_on_loopback(tmp_path: Path) -> None:
+    db = str(tmp_path / "v.db")
+    store = Store.open(db)
+    _listed(store)
+    _, key = create_key(store, "gate", "matcher")
+    store.close()
+    port = _free_port()
+    env = {**os.environ, "VIGIL_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "vigil", "serve", "--port", str(port), "--db", db, "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+        got = httpx.get(f"{base}/v1/lookup", params={"signal_type": "pdq", "signal": PDQ_NEAR},
+                        headers=_auth(key), timeout=10)
+        assert got.status_code == 200 and got.json()["matches"][0]["entry"] == "e1"
+        keyless = httpx.get(f"{base}/v1/lookup", params={"signal_type": "md5", "signal": MD5}, timeout=10)
+        assert keyless.status_code == 401
+        assert "/v1/lookup" in httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert key.encode() not in out  # keys are never logged
