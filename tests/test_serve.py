@@ -16,6 +16,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import BUNDLED_REFDATA
 from helpers import invoke
 from vigil.lists import Record, Signal, import_records, revoke
 from vigil.serve import Role, ServeSettings, create_app, create_key, list_keys, revoke_key
@@ -24,6 +25,7 @@ from vigil.store import Store
 PDQ_A = "f" * 64
 PDQ_NEAR = "0" * 5 + "f" * 59  # 20 bits from PDQ_A
 MD5 = "ab" * 16
+PHOTO = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
 
 
 def _listed(store: Store) -> None:
@@ -108,11 +110,13 @@ def test_health_needs_no_key_and_every_other_route_does(service: tuple[TestClien
 def test_every_route_against_every_role(service: tuple[TestClient, dict[Role, str], Store], role: Role) -> None:
     client, keys, _ = service
     allowed = {"lookup": {Role.MATCHER, Role.CURATOR, Role.ADMIN}}
-    calls = {"lookup": [("GET", "/v1/lookup?signal_type=md5&signal=" + MD5, None),
-                        ("POST", "/v1/lookup", {"signals": [{"type": "md5", "value": MD5}]})]}
+    photo = {"file": ("x.jpg", _photo_bytes())}
+    calls = {"lookup": [("GET", "/v1/lookup?signal_type=md5&signal=" + MD5, None, None),
+                        ("POST", "/v1/lookup", {"signals": [{"type": "md5", "value": MD5}]}, None),
+                        ("POST", "/v1/match", None, photo)]}
     for route, requests in calls.items():
-        for method, path, body in requests:
-            got = client.request(method, path, json=body, headers=_auth(keys[role]))
+        for method, path, body, files in requests:
+            got = client.request(method, path, json=body, files=files, headers=_auth(keys[role]))
             if role in allowed[route]:
                 assert got.status_code == 200, (role, path, got.text)
             else:
@@ -256,3 +260,81 @@ def test_the_real_command_serves_on_loopback(tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert key.encode() not in out  # keys are never logged
+
+
+# ---------------------------------------------------------------- uploads (POST /v1/match)
+def _photo_bytes(mirror: bool = False) -> bytes:
+    import io
+
+    from PIL import Image
+
+    image = Image.open(PHOTO)
+    if mirror:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+@pytest.fixture
+def uploads(store: Store) -> Iterator[tuple[TestClient, str]]:
+    import numpy as np
+    from PIL import Image
+
+    from vigil.signals.pdq import hash_rgb
+
+    listed = hash_rgb(np.asarray(Image.open(PHOTO).convert("RGB")))
+    import_records(store, "photos", [Record("bridge", [Signal.of("pdq", listed.hash)])], action="add")
+    _, key = create_key(store, "gate", "matcher")
+    with TestClient(create_app(ServeSettings(rate=0), store=store), raise_server_exceptions=False) as client:
+        yield client, key
+
+
+def test_an_uploaded_copy_matches_its_variant_too(uploads: tuple[TestClient, str]) -> None:
+    client, key = uploads
+    plain = client.post("/v1/match", files={"file": ("x.jpg", _photo_bytes())}, headers=_auth(key),
+                        data={"content_id": "upload-17", "metadata": '{"user": "u1"}'})
+    assert plain.status_code == 200, plain.text
+    body = plain.json()
+    assert [(m["entry"], m["variant"]) for m in body["matches"]] == [("bridge", "original")]
+    assert (body["query"], body["content_id"], body["metadata"], body["kind"]) == (
+        "upload-17", "upload-17", {"user": "u1"}, "image")
+    mirrored = client.post("/v1/match", files={"file": ("y.bin", _photo_bytes(mirror=True))}, headers=_auth(key))
+    assert [(m["entry"], m["variant"]) for m in mirrored.json()["matches"]] == [("bridge", "flipy")]  # left-right
+
+
+def test_an_unrelated_photo_matches_nothing(uploads: tuple[TestClient, str]) -> None:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.effect_mandelbrot((320, 240), (-2, -1.2, 1, 1.2), 60).convert("RGB").save(out, "PNG")
+    got = uploads[0].post("/v1/match", files={"file": ("m.png", out.getvalue())}, headers=_auth(uploads[1]))
+    assert got.status_code == 200 and got.json()["matches"] == []
+
+
+def test_bad_uploads_are_4xx_and_the_service_goes_on(uploads: tuple[TestClient, str], tmp_path: Path) -> None:
+    from helpers import write_huge_png
+
+    client, key = uploads
+    bomb = tmp_path / "bomb.png"
+    write_huge_png(bomb, 60_000, 60_000)
+    photo = _photo_bytes()
+    for name, content in (("random.jpg", os.urandom(5000)), ("cut.jpg", photo[: len(photo) // 3]),
+                          ("bomb.png", bomb.read_bytes()), ("empty.jpg", b"")):
+        got = client.post("/v1/match", files={"file": (name, content)}, headers=_auth(key))
+        assert got.status_code == 422, (name, got.text)
+        assert "\n" not in got.json()["error"]["message"], name
+    no_file = client.post("/v1/match", data={"content_id": "x"}, headers=_auth(key))
+    assert no_file.status_code == 422
+    broken = client.post("/v1/match", content=b"--xx\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nab",
+                         headers={**_auth(key), "Content-Type": "multipart/form-data; boundary=xx"})
+    assert 400 <= broken.status_code < 500
+    bad_meta = client.post("/v1/match", files={"file": ("x.jpg", photo)}, data={"metadata": "[1, 2"},
+                           headers=_auth(key))
+    assert bad_meta.status_code == 422 and "metadata" in bad_meta.json()["error"]["message"]
+    odd_meta = client.post("/v1/match", files={"file": ("x.jpg", photo)}, headers=_auth(key),
+                           data={"metadata": b"\xff\xfe".decode("latin-1")})
+    assert odd_meta.status_code == 422
+    assert client.post("/v1/match", files={"file": ("x.jpg", photo)}, headers=_auth(key)).status_code == 200

@@ -20,6 +20,7 @@ from .limits import BodyLimit
 from .live import LiveLists
 from .lookup import router as lookup_router
 from .settings import ServeSettings
+from .upload import router as upload_router
 
 __all__ = ["Service", "app_from_env", "create_app"]
 
@@ -71,6 +72,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
         return {"status": "ok", "version": __version__, "lists": len(service.lists.versions)}
 
     app.include_router(lookup_router)
+    app.include_router(upload_router)
     return app
 
 
