@@ -98,31 +98,47 @@ def test_a_list_imported_while_serving_is_seen_without_a_restart(
 def test_health_needs_no_key_and_every_other_route_does(service: tuple[TestClient, dict[Role, str], Store]) -> None:
     client, _, _ = service
     assert client.get("/v1/health").json()["status"] == "ok"
-    for method, path in (("GET", "/v1/lookup?signal_type=md5&signal=" + MD5), ("POST", "/v1/lookup")):
+    paths = client.get("/openapi.json").json()["paths"]  # every route the service declares
+    routes = [(method.upper(), path.replace("{name}", "known").replace("{job_id}", "1"))
+              for path, methods in paths.items() if path != "/v1/health" for method in methods]
+    assert len(routes) >= 11
+    for method, path in routes:
         for headers in ({}, {"Authorization": "Bearer vgl_not-a-key"}, {"Authorization": "Basic abc"},
                         {"Authorization": "Bearer"}):
             got = client.request(method, path, headers=headers, json={"signals": [{"type": "md5", "value": MD5}]})
-            assert got.status_code == 401, (path, headers)
+            assert got.status_code == 401, (method, path, headers, got.text)
             assert got.json()["error"]["code"] == "not_authenticated"
 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_every_route_against_every_role(service: tuple[TestClient, dict[Role, str], Store], role: Role) -> None:
     client, keys, _ = service
-    allowed = {"lookup": {Role.MATCHER, Role.CURATOR, Role.ADMIN}}
+    reading = {Role.MATCHER, Role.CURATOR, Role.ADMIN}
+    curating = {Role.CURATOR, Role.ADMIN}
     photo = {"file": ("x.jpg", _photo_bytes())}
-    calls = {"lookup": [("GET", "/v1/lookup?signal_type=md5&signal=" + MD5, None, None),
-                        ("POST", "/v1/lookup", {"signals": [{"type": "md5", "value": MD5}]}, None),
-                        ("POST", "/v1/match", None, photo)]}
-    for route, requests in calls.items():
-        for method, path, body, files in requests:
-            got = client.request(method, path, json=body, files=files, headers=_auth(keys[role]))
-            if role in allowed[route]:
-                assert got.status_code == 200, (role, path, got.text)
-            else:
-                assert got.status_code == 403, (role, path)
-                assert got.json()["error"]["code"] == "not_permitted"
-                assert keys[role] not in got.text
+    # (method, path, json, raw body, files, roles allowed, status when allowed)
+    calls: list[tuple[str, str, object, bytes | None, object, set[Role], int]] = [
+        ("GET", "/v1/lookup?signal_type=md5&signal=" + MD5, None, None, None, reading, 200),
+        ("POST", "/v1/lookup", {"signals": [{"type": "md5", "value": MD5}]}, None, None, reading, 200),
+        ("POST", "/v1/match", None, None, photo, reading, 200),
+        ("GET", "/v1/lists", None, None, None, reading, 200),
+        ("GET", "/v1/lists/known", None, None, None, reading, 200),
+        ("GET", "/v1/lists/known/entries", None, None, None, reading, 200),
+        ("GET", "/v1/lists/known/export?format=plain", None, None, None, reading, 200),
+        ("POST", "/v1/lists", {"name": "made"}, None, None, curating, 201),
+        ("POST", "/v1/lists/known/import?format=te", None, b"pdq " + b"0" * 64 + b"\n", None, curating, 202),
+        ("GET", "/v1/jobs/1", None, None, None, curating, 200),
+        ("POST", "/v1/lists/known/revoke", {"entries": ["e2"]}, None, None, curating, 200),
+    ]
+    for method, path, body, raw, files, allowed, status in calls:
+        got = client.request(method, path, json=body, content=raw, files=files, headers=_auth(keys[role]))
+        if role in allowed:
+            assert got.status_code == status, (role, path, got.text)
+        else:
+            assert got.status_code == 403, (role, path)
+            assert got.json()["error"]["code"] == "not_permitted"
+            assert keys[role] not in got.text
+    assert client.get("/v1/health").status_code == 200  # no key needed, whatever the role
 
 
 def test_a_revoked_key_is_refused(service: tuple[TestClient, dict[Role, str], Store]) -> None:
@@ -338,3 +354,101 @@ def test_bad_uploads_are_4xx_and_the_service_goes_on(uploads: tuple[TestClient, 
                            data={"metadata": b"\xff\xfe".decode("latin-1")})
     assert odd_meta.status_code == 422
     assert client.post("/v1/match", files={"file": ("x.jpg", photo)}, headers=_auth(key)).status_code == 200
+
+
+# ---------------------------------------------------------------- lists over HTTP
+FORMATS = Path(__file__).parent / "data" / "formats"
+
+
+def _wait_job(client: TestClient, key: str, job: int) -> dict[str, object]:
+    deadline = time.monotonic() + 60
+    while True:
+        state = client.get(f"/v1/jobs/{job}", headers=_auth(key)).json()
+        if state["state"] in ("done", "failed") or time.monotonic() > deadline:
+            return dict(state)
+        time.sleep(0.05)
+
+
+def _curator(service: tuple[TestClient, dict[Role, str], Store]) -> tuple[TestClient, str, str]:
+    client, keys, _ = service
+    return client, keys[Role.CURATOR], keys[Role.MATCHER]
+
+
+def test_a_list_created_and_imported_over_http_is_matched(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, curator, matcher = _curator(service)
+    made = client.post("/v1/lists", json={"name": "ncmec", "source": "NCMEC"}, headers=_auth(curator))
+    assert made.status_code == 201 and made.json()["kind"] == "block"
+    body = (FORMATS / "ncmec_v2_entries_response.xml").read_bytes()
+    started = client.post("/v1/lists/ncmec/import", content=body, headers=_auth(curator))
+    assert started.status_code == 202, started.text
+    job = _wait_job(client, curator, started.json()["job"])
+    assert job["state"] == "done", job
+    assert job["list"] == "ncmec" and job["entries"] > 0 and job["bytes_done"] == job["bytes_total"] == len(body)
+    page = client.get("/v1/lists/ncmec/entries", headers=_auth(matcher)).json()
+    assert page["next"] is None and len(page["entries"]) == job["entries"]
+    entry = next(e for e in page["entries"] if not e["revoked"])
+    value = next(s["value"] for s in entry["signals"] if s["type"] in ("md5", "pdq", "sha1"))
+    kind = next(s["type"] for s in entry["signals"] if s["value"] == value)
+    deadline = time.monotonic() + 10
+    while True:
+        found = client.get("/v1/lookup", params={"signal_type": kind, "signal": value, "list": "ncmec"},
+                           headers=_auth(matcher)).json()
+        if found.get("matches") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [m["entry"] for m in found["matches"]] == [entry["id"]]
+
+
+def test_paging_walks_every_entry_once(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, _, matcher = _curator(service)
+    store = service[2]
+    import_records(store, "big", [Record(f"e{i:03d}", [Signal.of("md5", f"{i:032x}")]) for i in range(25)],
+                   action="add")
+    seen: list[str] = []
+    after = None
+    while True:
+        params: dict[str, object] = {"limit": 10} | ({"after": after} if after else {})
+        page = client.get("/v1/lists/big/entries", params=params, headers=_auth(matcher)).json()
+        seen += [e["id"] for e in page["entries"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == [f"e{i:03d}" for i in range(25)]
+    bad = client.get("/v1/lists/big/entries", params={"after": "x1"}, headers=_auth(matcher))
+    assert bad.status_code == 422
+
+
+def test_a_bad_list_file_fails_its_job_and_leaves_the_list_as_it_was(
+        service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, curator, matcher = _curator(service)
+    before = client.get("/v1/lists/known", headers=_auth(matcher)).json()
+    good = (FORMATS / "threatexchange_signals.txt").read_text()
+    broken = good + "pdq nothex\n"
+    started = client.post("/v1/lists/known/import", params={"format": "te"}, content=broken.encode(),
+                          headers=_auth(curator))
+    job = _wait_job(client, curator, started.json()["job"])
+    assert job["state"] == "failed" and job["error"] and "\n" not in str(job["error"])
+    after = client.get("/v1/lists/known", headers=_auth(matcher)).json()
+    assert (after["active"], after["version"]) == (before["active"], before["version"])
+    for url, body, status in (("/v1/lists/nope/import", b"md5 " + b"a" * 32, 404),
+                              ("/v1/lists/known/import", b"", 422),
+                              ("/v1/lists/known/import?format=nosuch", b"x", 400)):
+        got = client.post(url, content=body, headers=_auth(curator))
+        assert got.status_code == status, (url, got.text)
+    assert client.get("/v1/jobs/99999", headers=_auth(curator)).status_code == 404
+
+
+def test_revoke_and_export_over_http(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, curator, matcher = _curator(service)
+    unknown = client.post("/v1/lists/known/revoke", json={"entries": ["e1", "nope"]}, headers=_auth(curator))
+    assert unknown.status_code == 422 and "nope" in unknown.json()["error"]["message"]
+    assert client.get("/v1/lists/known", headers=_auth(matcher)).json()["revoked"] == 0  # all or none
+    assert client.post("/v1/lists/known/revoke", json={"entries": ["e1"]}, headers=_auth(curator)).json() == {
+        "revoked": 1}
+    got = client.get("/v1/lookup", params={"signal_type": "md5", "signal": MD5}, headers=_auth(matcher))
+    assert got.json()["matches"] == []
+    exported = client.get("/v1/lists/known/export", params={"format": "plain"}, headers=_auth(matcher))
+    assert exported.status_code == 200 and ("cd" * 20) in exported.text and MD5 not in exported.text
+    assert client.post("/v1/lists", json={"name": "known"}, headers=_auth(curator)).status_code == 400
+    assert client.post("/v1/lists", json={"name": ""}, headers=_auth(curator)).status_code == 422
+    assert client.post("/v1/lists", json={"name": "x", "kind": "maybe"}, headers=_auth(curator)).status_code == 422

@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import InputUnusable, NotFound, UsageError
+from ..errors import InputUnusable, InvalidValue, NotFound, UsageError
 from ..store import Store
 from ..store.schema import entries, imports, lists
 from .model import Record, signals_from_json
@@ -30,6 +30,7 @@ __all__ = [
     "all_lists",
     "list_imports",
     "iter_records",
+    "page_records",
     "revoke",
     "update_settings",
     "change_list",
@@ -223,6 +224,31 @@ def iter_records(store: Store, name: str, *, include_revoked: bool = True, deriv
                 yield Record(r.entry_id, signals + window_signals(r.windows), r.category, r.category_scheme,
                              json.loads(r.meta), bool(r.revoked))
             last = rows[-1].pk
+
+
+def page_records(store: Store, name: str, *, after: int | None = None, limit: int = 100,
+                 derived: bool = False) -> tuple[list[Record], int | None]:
+    """One page of a list's entries in insertion order, revoked ones too: the records after the cursor
+    ``after`` (None: from the start), and the cursor of the next page (None: this was the last).
+    ``derived=False`` leaves the derived windows of media-backed entries out (not even read)."""
+    if not 1 <= limit <= 10_000:
+        raise InvalidValue(f"a page holds 1-10,000 entries, not {limit}")
+    windows_column = entries.c.windows if derived else null().label("windows")
+    with store.connect() as conn:
+        info = get_list(conn, name)
+        rows = conn.execute(
+            select(entries.c.pk, entries.c.entry_id, entries.c.signals, windows_column, entries.c.category,
+                   entries.c.category_scheme, entries.c.meta, entries.c.revoked)
+            .where(entries.c.list_id == info.id, entries.c.pk > (-1 if after is None else after))
+            .order_by(entries.c.pk).limit(limit + 1)).all()
+    records = []
+    for r in rows[:limit]:
+        signals = signals_from_json(r.signals)
+        if not derived:
+            signals = [s for s in signals if s.derived is None]
+        records.append(Record(r.entry_id, signals + window_signals(r.windows), r.category, r.category_scheme,
+                              json.loads(r.meta), bool(r.revoked)))
+    return records, (int(rows[limit - 1].pk) if len(rows) > limit else None)
 
 
 def revoke(store: Store, name: str, ids: Sequence[str]) -> int:

@@ -16,7 +16,9 @@ from ..errors import StoreUnusable
 from ..store import Store
 from .access import Access
 from .errors import install_error_handlers
-from .limits import BodyLimit
+from .jobs import Jobs
+from .limits import BodyLimit, KeyGate
+from .listing import router as listing_router
 from .live import LiveLists
 from .lookup import router as lookup_router
 from .settings import ServeSettings
@@ -32,13 +34,14 @@ class Service:
     store: Store
     access: Access
     lists: LiveLists
+    jobs: Jobs
 
 
 def _service(settings: ServeSettings, store: Store | None) -> Service:
     store = store if store is not None else Store.open(settings.database)
     access = Access(store, rate=settings.rate_per_worker, burst=settings.burst,
                     key_cache_seconds=settings.key_cache_seconds)
-    return Service(settings, store, access, LiveLists(store, settings.refresh_seconds))
+    return Service(settings, store, access, LiveLists(store, settings.refresh_seconds), Jobs(store))
 
 
 def create_app(settings: ServeSettings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -51,6 +54,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
         if getattr(app.state, "service", None) is None:
             app.state.service = _service(settings, store)
         yield
+        app.state.service.jobs.close()
 
     app = FastAPI(title="Vigil match service", version=__version__, lifespan=lifespan,
                   description="Look hashes and media up in the hash lists Vigil keeps. Every route but "
@@ -59,7 +63,8 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
     if store is not None:  # in process: ready before the first request, lifespan or not
         app.state.service = _service(settings, store)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(KeyGate)  # added first, so it runs after the body limit: both before any route
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, list_bytes=settings.max_list_bytes)
 
     @app.get("/v1/health", tags=["service"], summary="Whether the service and its database answer")
     def health(request: Request) -> dict[str, Any]:
@@ -73,6 +78,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
 
     app.include_router(lookup_router)
     app.include_router(upload_router)
+    app.include_router(listing_router)
     return app
 
 

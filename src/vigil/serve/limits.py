@@ -1,4 +1,5 @@
-"""The request body limit, enforced before a route reads the body: a declared ``Content-Length`` over
+"""What every request passes before a route sees it: a known key (:class:`KeyGate`), and the body
+limit (:class:`BodyLimit`), enforced before a route reads the body: a declared ``Content-Length`` over
 the limit is refused at once, and a body sent without one (chunked) is counted as it arrives and
 refused as soon as it passes the limit (413 in both cases)."""
 
@@ -7,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ..errors import BodyTooLarge
+from ..errors import BodyTooLarge, VigilError
 from .errors import error_response
 
-__all__ = ["BodyLimit"]
+__all__ = ["BodyLimit", "KeyGate", "PUBLIC_PATHS"]
+
+# Routes that answer without a key: health, and the API's own description (it holds no data).
+PUBLIC_PATHS = frozenset({"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 _Scope = MutableMapping[str, Any]
 _Message = MutableMapping[str, Any]
@@ -20,22 +24,24 @@ _App = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
 
 
 class BodyLimit:
-    def __init__(self, app: _App, max_bytes: int) -> None:
+    def __init__(self, app: _App, max_bytes: int, list_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.list_bytes = list_bytes or max_bytes  # list files imported (POST /v1/lists/{name}/import)
 
     async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"the request body is over the service's limit of {self.max_bytes:,} bytes"
+        limit = self.list_bytes if scope.get("path", "").endswith("/import") else self.max_bytes
+        message = f"the request body is over the service's limit of {limit:,} bytes"
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.max_bytes:
+                if declared > limit:
                     await error_response(413, "body_too_large", message)(scope, receive, send)
                     return
         seen = 0
@@ -47,7 +53,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     over = True
                     raise BodyTooLarge(message)  # a route reading the body stops here (FastAPI may wrap it)
             return msg
@@ -65,3 +71,28 @@ class BodyLimit:
         except BodyTooLarge:
             if not answered:
                 await error_response(413, "body_too_large", message)(scope, receive, send)
+
+
+class KeyGate:
+    """Every request but those to :data:`PUBLIC_PATHS` must bring a known key, checked before anything of
+    the request is parsed: a client without one learns nothing (401, not a validation error). Routes
+    then check the key's role and rate (``Access.allow``)."""
+
+    def __init__(self, app: _App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "") in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        import anyio.to_thread
+
+        access = scope["app"].state.service.access
+        header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"authorization"), None)
+        try:
+            await anyio.to_thread.run_sync(access.key, header)
+        except VigilError as exc:
+            await error_response(exc.http_status, "not_authenticated" if exc.http_status == 401 else "unavailable",
+                                 str(exc))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

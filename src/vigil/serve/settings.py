@@ -19,6 +19,7 @@ class ServeSettings:
     database: str | None = None  # a URL or SQLite path (`--db`); None: $VIGIL_DB, else the default file
     workers: int = 1
     max_body_bytes: int = 64 * 1024 * 1024  # uploads and list files; a batch of 10,000 lookups is ~1 MB
+    max_list_bytes: int = 4 * 1024**3  # a list file imported over HTTP (1M PDQ hashes: about 70 MB)
     max_batch: int = 10_000  # signals in one POST /v1/lookup
     rate: float = 200.0  # requests a second per key, the whole service (each worker its share)
     burst: int = 400
@@ -26,7 +27,7 @@ class ServeSettings:
     key_cache_seconds: float = 5.0  # how long a checked key is trusted before it is looked up again
 
     def __post_init__(self) -> None:
-        for name in ("workers", "max_body_bytes", "max_batch", "burst"):
+        for name in ("workers", "max_body_bytes", "max_list_bytes", "max_batch", "burst"):
             if getattr(self, name) < 1:
                 raise InvalidValue(f"{name} must be at least 1")
         for name in ("rate", "refresh_seconds", "key_cache_seconds"):

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["metadata", "lists", "imports", "entries", "api_keys"]
+__all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -100,4 +100,23 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False),  # the key's first characters, to tell keys apart
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# The service's background jobs (list imports over HTTP): state and progress, read by any worker.
+service_jobs = Table(
+    "service_jobs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # "import"
+    Column("list_name", String(200), nullable=False),
+    Column("key_name", String(200), nullable=True),  # the key that asked for it
+    Column("state", String(10), nullable=False),  # queued, running, done, failed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),  # a running job's last sign of life
+    Column("bytes_done", BigInteger, nullable=False),
+    Column("bytes_total", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("result", Text, nullable=True),  # JSON: what the import added, updated, revoked, skipped
+    Column("error", Text, nullable=True),
 )

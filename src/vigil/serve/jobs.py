@@ -1,0 +1,148 @@
+"""Background jobs of the service: list imports sent over HTTP, run on a thread of the worker that
+received them, their state and progress kept in the database so that any worker can answer
+``GET /v1/jobs/{id}``.
+
+An import is one transaction (``vigil.lists.import_file``): a bad record, or a worker that dies half
+way, leaves the list as it was. A running job writes a heartbeat every few seconds; one whose
+heartbeat stopped (its worker was killed) is reported as failed, saying the list is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ..errors import NotFound, VigilError
+from ..lists import import_file
+from ..lists.catalog import ListKind
+from ..store import Store
+from ..store.schema import service_jobs
+
+__all__ = ["ImportRequest", "Jobs"]
+
+_log = logging.getLogger("vigil.serve")
+_BEAT = 3.0  # seconds between a running job's heartbeats
+_LOST = 180.0  # a job silent this long is reported failed (SQLite: a long import holds the write lock)
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    list_name: str
+    path: str  # the uploaded file, in a private folder the job deletes when done
+    folder: str
+    size: int
+    format: str | None = None
+    signal: str | None = None
+    replace: bool = False
+    source: str | None = None
+    kind: ListKind | None = None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class Jobs:
+    def __init__(self, store: Store, threads: int = 1) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vigil-job")
+        # This worker's queued and running jobs, with the bytes each has read: the beat writes both. (The
+        # import's own thread never writes while it imports: on SQLite its transaction holds the lock.)
+        self._live: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        threading.Thread(target=self._beat, name="vigil-jobs-beat", daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self._closed.wait(_BEAT):
+            with self._lock:
+                live = dict(self._live)
+            try:
+                with self.store.begin() as conn:
+                    for job_id, read in live.items():
+                        conn.execute(update(service_jobs).where(service_jobs.c.id == job_id)
+                                     .values(heartbeat_at=datetime.now(UTC), bytes_done=read))
+            except VigilError:
+                pass  # the database is away or locked for a moment: the next beat tries again
+
+    def submit_import(self, request: ImportRequest, key_name: str | None) -> int:
+        """Queue an import; returns the job's id. The job owns ``request.folder`` from here on."""
+        with self.store.begin() as conn:
+            job_id = conn.execute(service_jobs.insert().values(
+                kind="import", list_name=request.list_name, key_name=key_name, state="queued",
+                created_at=datetime.now(UTC), bytes_done=0, bytes_total=request.size, entries=0,
+                heartbeat_at=datetime.now(UTC),
+            ).returning(service_jobs.c.id)).scalar_one()
+        with self._lock:
+            self._live[int(job_id)] = 0
+        self._pool.submit(self._run_import, int(job_id), request)
+        return int(job_id)
+
+    def _set(self, job_id: int, **values: Any) -> None:
+        with self.store.begin() as conn:
+            conn.execute(update(service_jobs).where(service_jobs.c.id == job_id).values(**values))
+
+    def _run_import(self, job_id: int, request: ImportRequest) -> None:
+        def progress(nbytes: int) -> None:
+            with self._lock:
+                self._live[job_id] = self._live.get(job_id, 0) + nbytes
+
+        try:
+            self._set(job_id, state="running", started_at=datetime.now(UTC), heartbeat_at=datetime.now(UTC))
+            result = import_file(self.store, request.path, request.list_name, format=request.format,
+                                 signal=request.signal, replace=request.replace, source=request.source,
+                                 kind=request.kind, on_bytes=progress, pipeline=False)
+            summary = {"format": result.format, "records": result.records, "added": result.added,
+                       "updated": result.updated, "unchanged": result.unchanged, "revoked": result.revoked,
+                       "skipped": result.skipped, "file_sha256": result.file_sha256}
+            self._set(job_id, state="done", finished_at=datetime.now(UTC), bytes_done=request.size,
+                      entries=result.records, result=json.dumps(summary))
+        except VigilError as exc:
+            self._finish_failed(job_id, str(exc))
+        except Exception:
+            _log.exception("import job %s failed", job_id)
+            self._finish_failed(job_id, "the import failed on the service's side (it is logged); the list is unchanged")
+        finally:
+            with self._lock:
+                self._live.pop(job_id, None)
+            shutil.rmtree(request.folder, ignore_errors=True)
+
+    def _finish_failed(self, job_id: int, error: str) -> None:
+        try:
+            self._set(job_id, state="failed", finished_at=datetime.now(UTC), error=error)
+        except VigilError:
+            _log.error("job %s failed (%s) and its state could not be written", job_id, error)
+
+    def get(self, job_id: int) -> dict[str, Any]:
+        with self.store.connect() as conn:
+            row = conn.execute(select(service_jobs).where(service_jobs.c.id == job_id)).first()
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        m = row._mapping
+        state, error, finished = m["state"], m["error"], _utc(m["finished_at"])
+        beat = _utc(m["heartbeat_at"]) or _utc(m["created_at"])
+        if state in ("queued", "running") and beat is not None and \
+                datetime.now(UTC) - beat > timedelta(seconds=_LOST):
+            state, error = "failed", "the worker running this job stopped; the list is unchanged"
+        with self._lock:
+            read = self._live.get(job_id)  # this worker runs it: its progress is known here first
+        done = m["bytes_done"] if read is None or state != "running" else max(read, m["bytes_done"])
+        created, started = _utc(m["created_at"]), _utc(m["started_at"])
+        return {"id": m["id"], "kind": m["kind"], "list": m["list_name"], "state": state,
+                "entries": m["entries"], "bytes_done": done, "bytes_total": m["bytes_total"],
+                "result": json.loads(m["result"]) if m["result"] else None, "error": error,
+                "created": created.isoformat() if created else None,
+                "started": started.isoformat() if started else None,
+                "finished": finished.isoformat() if finished else None}
+
+    def close(self) -> None:
+        self._closed.set()
+        self._pool.shutdown(wait=False, cancel_futures=False)
