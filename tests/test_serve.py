@@ -272,10 +272,18 @@ def test_the_real_command_serves_on_loopback(tmp_path: Path) -> None:
         keyless = httpx.get(f"{base}/v1/lookup", params={"signal_type": "md5", "signal": MD5}, timeout=10)
         assert keyless.status_code == 401
         assert "/v1/lookup" in httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
+        for _ in range(6):  # spread over both workers: /metrics adds every worker's counts up
+            httpx.get(f"{base}/v1/lookup", params={"signal_type": "md5", "signal": "0" * 32}, headers=_auth(key),
+                      timeout=10)
+        text = httpx.get(f"{base}/metrics", headers=_auth(key), timeout=10).text
+        assert 'vigil_lookups_total{result="unmatched"} 6.0' in text
+        assert 'vigil_lookups_total{result="matched"} 1.0' in text
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert key.encode() not in out  # keys are never logged
+    lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+    assert any(line.get("route") == "/v1/lookup" and line.get("status") == 200 for line in lines)  # structured
 
 
 # ---------------------------------------------------------------- uploads (POST /v1/match)
@@ -452,3 +460,46 @@ def test_revoke_and_export_over_http(service: tuple[TestClient, dict[Role, str],
     assert client.post("/v1/lists", json={"name": "known"}, headers=_auth(curator)).status_code == 400
     assert client.post("/v1/lists", json={"name": ""}, headers=_auth(curator)).status_code == 422
     assert client.post("/v1/lists", json={"name": "x", "kind": "maybe"}, headers=_auth(curator)).status_code == 422
+
+
+# ---------------------------------------------------------------- match events and metrics
+def test_matches_are_recorded_and_misses_only_counted(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    from sqlalchemy import select
+
+    from vigil.store.schema import match_events
+
+    client, keys, store = service
+    matcher = keys[Role.MATCHER]
+    client.get("/v1/lookup", params={"signal_type": "pdq", "signal": PDQ_NEAR}, headers=_auth(matcher))
+    client.post("/v1/lookup", json={"signals": [{"type": "md5", "value": MD5}, {"type": "md5", "value": "0" * 32}]},
+                headers=_auth(matcher))
+    client.get("/v1/lookup", params={"signal_type": "sha1", "signal": "0" * 40}, headers=_auth(matcher))
+    with store.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(match_events).order_by(match_events.c.id))]
+    assert [(r["source"], r["key_name"], r["list_name"], r["entry_id"], r["signal"], r["distance"]) for r in rows] == [
+        ("lookup", "matcher-key", "known", "e1", "pdq", 20), ("lookup", "matcher-key", "known", "e1", "md5", 0)]
+    assert json.loads(rows[0]["query"]) == {"type": "pdq", "value": PDQ_NEAR}
+    assert matcher not in json.dumps(rows, default=str)
+    text = client.get("/metrics", headers=_auth(keys[Role.MATCHER])).text
+    assert 'vigil_lookups_total{result="matched"} 2.0' in text
+    assert 'vigil_lookups_total{result="unmatched"} 2.0' in text
+    assert 'vigil_matches_total{list="known"} 2.0' in text
+    assert 'vigil_list_entries{list="known",state="active"} 2.0' in text
+    assert 'vigil_request_seconds_bucket{le="0.5",route="/v1/lookup"}' in text
+    assert 'vigil_requests_total{method="GET",route="/v1/lookup",status="200"} 2.0' in text
+    assert client.get("/metrics").status_code == 401
+
+
+def test_an_upload_that_matches_is_recorded_with_the_clients_id(uploads: tuple[TestClient, str], store: Store) -> None:
+    from sqlalchemy import select
+
+    from vigil.store.schema import match_events
+
+    client, key = uploads
+    client.post("/v1/match", files={"file": ("x.jpg", _photo_bytes())}, headers=_auth(key),
+                data={"content_id": "u-9", "metadata": '{"uploader": "a"}'})
+    with store.connect() as conn:
+        row = conn.execute(select(match_events)).one()._mapping
+    assert (row["source"], row["entry_id"], row["content_id"], json.loads(row["metadata"])) == (
+        "match", "bridge", "u-9", {"uploader": "a"})
+    assert set(json.loads(row["query"])) >= {"md5", "sha1", "sha256", "pdq"}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import typer
 
 from ..errors import InputUnusable
@@ -38,5 +42,14 @@ def serve_command(
                              max_body_bytes=max_body_mb * 1024 * 1024)
     open_store(db).close()  # migrated (and its errors said) once, before the workers start
     settings.to_env()
-    uvicorn.run("vigil.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False, server_header=False)
+    # The workers count into files of one folder, which /metrics adds up (prometheus_client's multiprocess
+    # mode); set before any worker starts. A folder the caller chose is kept.
+    own = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    if own:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-metrics-")
+    try:
+        uvicorn.run("vigil.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", access_log=False, server_header=False)
+    finally:
+        if own:
+            shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import text
 
 from .. import __version__
@@ -17,10 +17,13 @@ from ..store import Store
 from .access import Access
 from .errors import install_error_handlers
 from .jobs import Jobs
+from .keys import Role
 from .limits import BodyLimit, KeyGate
 from .listing import router as listing_router
 from .live import LiveLists
+from .logs import log_as_json
 from .lookup import router as lookup_router
+from .metrics import CONTENT_TYPE, Metrics, RequestTimer
 from .settings import ServeSettings
 from .upload import router as upload_router
 
@@ -35,13 +38,15 @@ class Service:
     access: Access
     lists: LiveLists
     jobs: Jobs
+    metrics: Metrics
 
 
 def _service(settings: ServeSettings, store: Store | None) -> Service:
     store = store if store is not None else Store.open(settings.database)
     access = Access(store, rate=settings.rate_per_worker, burst=settings.burst,
                     key_cache_seconds=settings.key_cache_seconds)
-    return Service(settings, store, access, LiveLists(store, settings.refresh_seconds), Jobs(store))
+    return Service(settings, store, access, LiveLists(store, settings.refresh_seconds), Jobs(store),
+                   Metrics(store))
 
 
 def create_app(settings: ServeSettings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -63,8 +68,10 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
     if store is not None:  # in process: ready before the first request, lifespan or not
         app.state.service = _service(settings, store)
     install_error_handlers(app)
-    app.add_middleware(KeyGate)  # added first, so it runs after the body limit: both before any route
+    # The last added runs first: the timer (refusals are counted too), the body limit, the key gate, a route.
+    app.add_middleware(KeyGate)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, list_bytes=settings.max_list_bytes)
+    app.add_middleware(RequestTimer)
 
     @app.get("/v1/health", tags=["service"], summary="Whether the service and its database answer")
     def health(request: Request) -> dict[str, Any]:
@@ -76,6 +83,13 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
             raise StoreUnusable(f"the database does not answer: {exc}") from exc
         return {"status": "ok", "version": __version__, "lists": len(service.lists.versions)}
 
+    @app.get("/metrics", tags=["service"], summary="Prometheus metrics (any key's role may read them)",
+             response_class=Response)
+    def metrics(request: Request) -> Response:
+        service: Service = request.app.state.service
+        service.access.allow(request.headers.get("authorization"), frozenset(Role))
+        return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
+
     app.include_router(lookup_router)
     app.include_router(upload_router)
     app.include_router(listing_router)
@@ -84,4 +98,5 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
 
 def app_from_env() -> FastAPI:
     """The application of one Uvicorn worker, with the settings ``vigil serve`` put in the environment."""
+    log_as_json()
     return create_app(ServeSettings.from_env())

@@ -12,6 +12,7 @@ from ..errors import InvalidValue
 from ..matching import Query as MatchQuery
 from ..matching import QueryResult, parse_hash_line
 from ..signals import PDQ, SIGNALS
+from .events import record_matches
 from .keys import Role
 
 __all__ = ["MATCHING", "BatchOut", "LookupBatch", "LookupOut", "MatchOut", "QueryOut", "SignalIn", "lookup_many",
@@ -94,18 +95,21 @@ def lookup_one(request: Request, signal_type: Annotated[str, Query(max_length=20
                quality: Annotated[int | None, Query(ge=0, le=100)] = None,
                list_: Annotated[list[str] | None, Query(alias="list")] = None) -> dict[str, Any]:
     service = request.app.state.service
-    service.access.allow(request.headers.get("authorization"), MATCHING)
+    key = service.access.allow(request.headers.get("authorization"), MATCHING)
     one = SignalIn(type=signal_type, value=signal, quality=quality)
     query = to_query(one)
     result = service.lists.matcher(list_).match(query)
-    return _out(one.type.strip().lower(), query.label, result)
+    kind = one.type.strip().lower()
+    service.metrics.looked_up([result])
+    record_matches(service.store, "lookup", key.name, [({"type": kind, "value": query.label}, result)])
+    return _out(kind, query.label, result)
 
 
 @router.post("/v1/lookup", response_model=BatchOut, response_model_exclude_none=True, tags=["lookups"],
              summary="Look up to 10,000 signals up at once")
 def lookup_many(request: Request, batch: LookupBatch) -> dict[str, Any]:
     service = request.app.state.service
-    service.access.allow(request.headers.get("authorization"), MATCHING)
+    key = service.access.allow(request.headers.get("authorization"), MATCHING)
     if not batch.signals:
         raise InvalidValue("signals is empty: send at least one {\"type\", \"value\"}")
     limit = service.settings.max_batch
@@ -118,5 +122,9 @@ def lookup_many(request: Request, batch: LookupBatch) -> dict[str, Any]:
         except InvalidValue as exc:
             raise InvalidValue(f"signals[{n}]: {exc}") from None
     results = service.lists.matcher(batch.lists).match_many(queries)
-    return {"results": [_out(s.type.strip().lower(), q.label, r)
-                        for s, q, r in zip(batch.signals, queries, results, strict=True)]}
+    kinds = [s.type.strip().lower() for s in batch.signals]
+    service.metrics.looked_up(results)
+    record_matches(service.store, "lookup", key.name, [({"type": k, "value": q.label}, r)
+                                                       for k, q, r in zip(kinds, queries, results, strict=True)
+                                                       if r.matches])
+    return {"results": [_out(k, q.label, r) for k, q, r in zip(kinds, queries, results, strict=True)]}

@@ -18,6 +18,7 @@ from ..errors import InvalidValue, NotMedia
 from ..hashing import HashOptions, hash_files
 from ..matching import query_from_result
 from ..media.sniff import Kind
+from .events import record_matches
 from .lookup import MATCHING
 
 __all__ = ["match_upload", "router"]
@@ -44,7 +45,7 @@ def match_upload(request: Request, file: Annotated[UploadFile, File(description=
                  metadata: Annotated[str | None, Form(max_length=10_000, description="a JSON object")] = None,
                  list_: Annotated[list[str] | None, Form(alias="list")] = None) -> dict[str, Any]:
     service = request.app.state.service
-    service.access.allow(request.headers.get("authorization"), MATCHING)
+    key = service.access.allow(request.headers.get("authorization"), MATCHING)
     extra = _metadata(metadata)
     matcher = service.lists.matcher(list_)
     options = HashOptions(variants=True, windows=matcher.wants_windows)
@@ -59,6 +60,10 @@ def match_upload(request: Request, file: Annotated[UploadFile, File(description=
     label = content_id or file.filename or "upload"
     result.path = label
     outcome = matcher.match(query_from_result(result))
+    service.metrics.looked_up([outcome])
+    signals = result.to_json()["signals"]
+    assert isinstance(signals, dict)
+    record_matches(service.store, "match", key.name, [(signals, outcome)], content_id, extra)
     if not outcome.matches and not outcome.allowed:
         if result.error:
             raise InvalidValue(f"the upload cannot be hashed as media: {result.error}")

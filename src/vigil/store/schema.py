@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs"]
+__all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs", "match_events"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -120,3 +120,22 @@ service_jobs = Table(
     Column("result", Text, nullable=True),  # JSON: what the import added, updated, revoked, skipped
     Column("error", Text, nullable=True),
 )
+
+# The service's match events: every lookup or upload that matched (the review desk works from these).
+match_events = Table(
+    "match_events", metadata,
+    Column("id", _BigPk, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("source", String(20), nullable=False),  # lookup, match (an upload)
+    Column("key_name", String(200), nullable=True),  # the key that asked (its name, never the key)
+    Column("list_name", String(200), nullable=False),
+    Column("entry_id", Text, nullable=False),
+    Column("signal", String(20), nullable=False),
+    Column("distance", Integer, nullable=False),
+    Column("variant", String(100), nullable=False),
+    Column("category", Text, nullable=True),
+    Column("query", Text, nullable=False),  # JSON: the query's hashes (a lookup's signal; an upload's signals)
+    Column("content_id", String(200), nullable=True),  # the client's id for what it checked
+    Column("metadata", Text, nullable=True),  # JSON object the client sent
+)
+Index("ix_match_events_list_name_entry_id", match_events.c.list_name, match_events.c.entry_id)
