@@ -129,7 +129,18 @@ def test_every_route_against_every_role(service: tuple[TestClient, dict[Role, st
         ("POST", "/v1/lists/known/import?format=te", None, b"pdq " + b"0" * 64 + b"\n", None, curating, 202),
         ("GET", "/v1/jobs/1", None, None, None, curating, 200),
         ("POST", "/v1/lists/known/revoke", {"entries": ["e2"]}, None, None, curating, 200),
+        ("GET", "/metrics", None, None, None, set(Role), 200),
+        ("GET", "/status", None, None, None, set(Role), 200),
+        ("GET", "/m/raw_lookup?signal_type=pdq&signal=" + PDQ_A, None, None, None, reading, 200),
+        ("GET", "/m/lookup?signal_type=pdq&signal=" + PDQ_A, None, None, None, reading, 200),
+        ("POST", "/h/hash", None, None, {"photo": ("x.jpg", _photo_bytes())}, reading, 200),
+        ("POST", "/m/lookup", None, None, {"photo": ("x.jpg", _photo_bytes())}, reading, 200),
+        ("GET", "/c/banks", None, None, None, reading, 200),
+        ("POST", "/c/banks", {"name": "BANK"}, None, None, curating, 201),
+        ("POST", "/c/bank/known/signal", {"pdq": PDQ_A}, None, None, curating, 201),
     ]
+    declared = client.get("/openapi.json").json()["paths"]
+    assert len(calls) == sum(len(methods) for path, methods in declared.items() if path != "/v1/health")
     for method, path, body, raw, files, allowed, status in calls:
         got = client.request(method, path, json=body, content=raw, files=files, headers=_auth(keys[role]))
         if role in allowed:
@@ -503,3 +514,64 @@ def test_an_upload_that_matches_is_recorded_with_the_clients_id(uploads: tuple[T
     assert (row["source"], row["entry_id"], row["content_id"], json.loads(row["metadata"])) == (
         "match", "bridge", "u-9", {"uploader": "a"})
     assert set(json.loads(row["query"])) >= {"md5", "sha1", "sha256", "pdq"}
+
+
+# ---------------------------------------------------------------- HMA-compatible routes
+def test_hma_routes_answer_in_hmas_shapes(service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    client, keys, _ = service
+    m, c = _auth(keys[Role.MATCHER]), _auth(keys[Role.CURATOR])
+    assert client.get("/status", headers=m).text == "I-AM-ALIVE"
+    assert client.get("/status").status_code == 401
+    assert client.post("/c/banks", json={"name": "HMA_BANK"}, headers=c).json() == {
+        "name": "HMA_BANK", "matching_enabled_ratio": 1.0}
+    assert client.post("/c/banks", json={"name": "OFF", "enabled": False}, headers=c).status_code == 422
+    assert {"name": "HMA_BANK", "matching_enabled_ratio": 1.0} in client.get("/c/banks", headers=m).json()
+    added = client.post("/c/bank/HMA_BANK/signal", json={"pdq": "a" * 64, "note": "from a report"}, headers=c)
+    assert added.status_code == 201, added.text
+    content_id = added.json()["id"]
+    assert isinstance(content_id, int) and added.json()["signals"] == {"pdq": "a" * 64}
+    assert client.post("/c/bank/NOPE/signal", json={"pdq": "a" * 64}, headers=c).status_code == 404
+    assert client.post("/c/bank/HMA_BANK/signal", json={"pdq": "zz"}, headers=c).status_code == 422
+    assert client.post("/c/bank/HMA_BANK/signal", json={"photodna": "x"}, headers=c).status_code == 422
+    assert client.post("/c/bank/HMA_BANK/signal", json={}, headers=c).status_code == 422
+    near = "0" + "a" * 63  # 2 bits from the bank's hash
+    deadline = time.monotonic() + 10
+    while True:
+        raw = client.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": near}, headers=m).json()
+        if raw["matches"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert raw == {"matches": [content_id]}
+    with_distance = client.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": near,
+                                                        "include_distance": "true", "banks": "HMA_BANK"}, headers=m)
+    assert with_distance.json() == {"matches": [{"bank_content_id": content_id, "distance": "2"}]}
+    by_bank = client.get("/m/lookup", params={"signal_type": "pdq", "signal": near}, headers=m).json()
+    assert by_bank == {"HMA_BANK": [{"bank_content_id": content_id, "distance": "2"}]}
+    md5 = client.get("/m/lookup", params={"signal_type": "video_md5", "signal": MD5}, headers=m).json()
+    assert list(md5) == ["known"]
+    assert client.get("/m/raw_lookup", params={"signal_type": "nope", "signal": "x"}, headers=m).status_code == 422
+    assert client.get("/m/lookup", params={"signal_type": "pdq"}, headers=m).status_code == 400
+    assert client.post("/c/banks", json={"name": "X"}, headers=m).status_code == 403  # a matcher key may not
+
+
+def test_hma_hashing_and_lookup_of_an_uploaded_photo(uploads: tuple[TestClient, str]) -> None:
+    import io
+
+    client, key = uploads
+    hashed = client.post("/h/hash", files={"photo": ("x.jpg", _photo_bytes())}, headers=_auth(key))
+    assert hashed.status_code == 200, hashed.text
+    assert set(hashed.json()) == {"pdq"} and len(hashed.json()["pdq"]) == 64
+    import numpy as np
+    from PIL import Image
+
+    from vigil.signals.pdq import hash_rgb
+
+    reference = hash_rgb(np.asarray(Image.open(io.BytesIO(_photo_bytes())).convert("RGB"))).hash
+    assert hashed.json()["pdq"] == reference  # exact mode: the reference hash, as HMA computes it
+    looked = client.post("/m/lookup", files={"photo": ("x.jpg", _photo_bytes())}, headers=_auth(key)).json()
+    assert [int(m["distance"]) <= 31 for m in looked["pdq"]["photos"]] == [True]
+    assert isinstance(looked["pdq"]["photos"][0]["bank_content_id"], int)
+    for files, status in (({"document": ("x.jpg", b"123")}, 400), ({"photo": ("x.jpg", os.urandom(900))}, 422),
+                          ({"photo": ("a.jpg", b"1"), "video": ("b.mp4", b"2")}, 400)):
+        assert client.post("/h/hash", files=files, headers=_auth(key)).status_code == status, files
+    assert client.post("/h/hash", data={"x": "1"}, headers=_auth(key)).status_code == 400

@@ -16,6 +16,7 @@ from ..errors import StoreUnusable
 from ..store import Store
 from .access import Access
 from .errors import install_error_handlers
+from .hma import router as hma_router
 from .jobs import Jobs
 from .keys import Role
 from .limits import BodyLimit, KeyGate
@@ -93,6 +94,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
     app.include_router(lookup_router)
     app.include_router(upload_router)
     app.include_router(listing_router)
+    app.include_router(hma_router)
     return app
 
 

@@ -15,13 +15,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from ..errors import InvalidValue, NotMedia
-from ..hashing import HashOptions, hash_files
+from ..hashing import FileResult, HashOptions, hash_files
 from ..matching import query_from_result
 from ..media.sniff import Kind
 from .events import record_matches
 from .lookup import MATCHING
 
-__all__ = ["match_upload", "router"]
+__all__ = ["hash_upload", "match_upload", "router"]
 
 router = APIRouter()
 _COPY_CHUNK = 1 << 20
@@ -39,6 +39,18 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
     return value
 
 
+def hash_upload(file: UploadFile, options: HashOptions) -> FileResult:
+    """An upload hashed in a separate process under the CLI's limits; its bytes are deleted after."""
+    folder = tempfile.mkdtemp(prefix="vigil-upload-")  # 0700: this user's alone
+    try:
+        path = os.path.join(folder, "upload")
+        with open(path, "wb") as out:
+            shutil.copyfileobj(file.file, out, _COPY_CHUNK)
+        return next(hash_files([path], options, jobs=1))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @router.post("/v1/match", tags=["lookups"], summary="Hash an uploaded photo or video and match it")
 def match_upload(request: Request, file: Annotated[UploadFile, File(description="the photo or video")],
                  content_id: Annotated[str | None, Form(max_length=200, description="the client's id for it")] = None,
@@ -49,14 +61,7 @@ def match_upload(request: Request, file: Annotated[UploadFile, File(description=
     extra = _metadata(metadata)
     matcher = service.lists.matcher(list_)
     options = HashOptions(variants=True, windows=matcher.wants_windows)
-    folder = tempfile.mkdtemp(prefix="vigil-upload-")  # 0700: this user's alone
-    try:
-        path = os.path.join(folder, "upload")
-        with open(path, "wb") as out:
-            shutil.copyfileobj(file.file, out, _COPY_CHUNK)
-        result = next(hash_files([path], options, jobs=1))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    result = hash_upload(file, options)
     label = content_id or file.filename or "upload"
     result.path = label
     outcome = matcher.match(query_from_result(result))
