@@ -485,6 +485,7 @@ def test_matches_are_recorded_and_misses_only_counted(service: tuple[TestClient,
     client.post("/v1/lookup", json={"signals": [{"type": "md5", "value": MD5}, {"type": "md5", "value": "0" * 32}]},
                 headers=_auth(matcher))
     client.get("/v1/lookup", params={"signal_type": "sha1", "signal": "0" * 40}, headers=_auth(matcher))
+    assert client.app.state.service.events.flush()  # type: ignore[attr-defined]  # written after the answer
     with store.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(match_events).order_by(match_events.c.id))]
     assert [(r["source"], r["key_name"], r["list_name"], r["entry_id"], r["signal"], r["distance"]) for r in rows] == [
@@ -509,6 +510,7 @@ def test_an_upload_that_matches_is_recorded_with_the_clients_id(uploads: tuple[T
     client, key = uploads
     client.post("/v1/match", files={"file": ("x.jpg", _photo_bytes())}, headers=_auth(key),
                 data={"content_id": "u-9", "metadata": '{"uploader": "a"}'})
+    assert client.app.state.service.events.flush()  # type: ignore[attr-defined]
     with store.connect() as conn:
         row = conn.execute(select(match_events)).one()._mapping
     assert (row["source"], row["entry_id"], row["content_id"], json.loads(row["metadata"])) == (

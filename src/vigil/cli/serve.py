@@ -48,8 +48,10 @@ def serve_command(
     if own:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-metrics-")
     try:
+        from ..serve.http import NoDelayProtocol
+
         uvicorn.run("vigil.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", access_log=False, server_header=False)
+                    http=NoDelayProtocol, log_level="info", access_log=False, server_header=False)
     finally:
         if own:
             shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)

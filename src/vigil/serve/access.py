@@ -39,6 +39,17 @@ class Access:
         self._buckets: dict[int, _Bucket] = {}
         self._lock = threading.Lock()
 
+    def cached(self, authorization: str | None) -> ApiKey | None:
+        """The key a header names when this worker checked it recently (no database): the common case,
+        answered without leaving the event loop; None when it must be looked up (:meth:`key`)."""
+        if not authorization:
+            return None
+        scheme, _, secret = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return None
+        found = self._keys.get(hashlib.sha256(secret.strip().encode("utf-8", "surrogatepass")).hexdigest())
+        return found[0] if found is not None and found[1] > time.monotonic() else None
+
     def key(self, authorization: str | None) -> ApiKey:
         """The active key an ``Authorization: Bearer <key>`` header names; NotAuthenticated otherwise.
         The key never appears in a message or a log line."""

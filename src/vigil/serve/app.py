@@ -16,6 +16,7 @@ from ..errors import StoreUnusable
 from ..store import Store
 from .access import Access
 from .errors import install_error_handlers
+from .events import EventWriter
 from .hma import router as hma_router
 from .jobs import Jobs
 from .keys import Role
@@ -40,6 +41,7 @@ class Service:
     lists: LiveLists
     jobs: Jobs
     metrics: Metrics
+    events: EventWriter
 
 
 def _service(settings: ServeSettings, store: Store | None) -> Service:
@@ -47,7 +49,7 @@ def _service(settings: ServeSettings, store: Store | None) -> Service:
     access = Access(store, rate=settings.rate_per_worker, burst=settings.burst,
                     key_cache_seconds=settings.key_cache_seconds)
     return Service(settings, store, access, LiveLists(store, settings.refresh_seconds), Jobs(store),
-                   Metrics(store))
+                   Metrics(store), EventWriter(store))
 
 
 def create_app(settings: ServeSettings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -61,6 +63,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
             app.state.service = _service(settings, store)
         yield
         app.state.service.jobs.close()
+        app.state.service.events.close()
 
     app = FastAPI(title="Vigil match service", version=__version__, lifespan=lifespan,
                   description="Look hashes and media up in the hash lists Vigil keeps. Every route but "

@@ -28,7 +28,6 @@ from ..matching import Match, QueryResult, parse_hash_line
 from ..media.sniff import Kind
 from ..signals.mode import Mode
 from ..store.schema import entries, lists
-from .events import record_matches
 from .keys import Role
 from .listing import CURATING
 from .lookup import MATCHING
@@ -81,7 +80,7 @@ def _lookup(service: Any, key: Any, signal_type: str, signal: str, banks: str | 
     names = [b for b in (banks or "").split(",") if b]
     result: QueryResult = service.lists.matcher(names or None).match(query)
     service.metrics.looked_up([result])
-    record_matches(service.store, "lookup", key.name, [({"type": kind, "value": signal.strip()}, result)])
+    service.events.record("lookup", key.name, [({"type": kind, "value": signal.strip()}, result)])
     return result
 
 

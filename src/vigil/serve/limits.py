@@ -90,7 +90,8 @@ class KeyGate:
         access = scope["app"].state.service.access
         header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"authorization"), None)
         try:
-            await anyio.to_thread.run_sync(access.key, header)
+            if access.cached(header) is None:  # checked recently: no thread, no database
+                await anyio.to_thread.run_sync(access.key, header)
         except VigilError as exc:
             await error_response(exc.http_status, "not_authenticated" if exc.http_status == 401 else "unavailable",
                                  str(exc))(scope, receive, send)

@@ -18,7 +18,6 @@ from ..errors import InvalidValue, NotMedia
 from ..hashing import FileResult, HashOptions, hash_files
 from ..matching import query_from_result
 from ..media.sniff import Kind
-from .events import record_matches
 from .lookup import MATCHING
 
 __all__ = ["hash_upload", "match_upload", "router"]
@@ -68,7 +67,7 @@ def match_upload(request: Request, file: Annotated[UploadFile, File(description=
     service.metrics.looked_up([outcome])
     signals = result.to_json()["signals"]
     assert isinstance(signals, dict)
-    record_matches(service.store, "match", key.name, [(signals, outcome)], content_id, extra)
+    service.events.record("match", key.name, [(signals, outcome)], content_id, extra)
     if not outcome.matches and not outcome.allowed:
         if result.error:
             raise InvalidValue(f"the upload cannot be hashed as media: {result.error}")
