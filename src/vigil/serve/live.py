@@ -10,18 +10,21 @@ resolves a match).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from ..errors import NotFound, UsageError
+from ..errors import NotFound, UsageError, VigilError
 from ..matching import Matcher
 from ..store import Store
 from ..store.schema import lists
 
 __all__ = ["LiveLists"]
+
+_log = logging.getLogger("vigil.serve")
 
 _KEPT = 16  # matchers for distinct list selections kept at once (most clients name none or the same few)
 
@@ -80,7 +83,11 @@ class LiveLists:
             if self._building or time.monotonic() - self._checked < self.refresh_seconds:
                 return
             self._checked = time.monotonic()
-        versions = self._read_versions()
+        try:
+            versions = self._read_versions()
+        except VigilError as exc:  # the database is away: go on with the lists as they were, look again later
+            _log.warning("cannot read the lists' versions (lookups go on with the lists loaded): %s", exc)
+            return
         if versions == self._versions:
             return
         with self._lock:
@@ -88,7 +95,8 @@ class LiveLists:
         threading.Thread(target=self._rebuild, args=(versions,), name="vigil-lists-refresh", daemon=True).start()
 
     def _rebuild(self, versions: tuple[tuple[int, str, int], ...]) -> None:
-        """Matchers for the selections in use, built against the new versions, then swapped in."""
+        """Matchers for the selections in use, built against the new versions, then swapped in (on
+        failure the old ones stay, and the next look tries again)."""
         try:
             names = {name for _, name, _ in versions}
             fresh: dict[tuple[str, ...], Matcher] = {}
@@ -98,6 +106,8 @@ class LiveLists:
             with self._lock:
                 self._matchers = fresh
                 self._versions = versions
+        except VigilError as exc:
+            _log.error("could not load the changed lists (serving the ones loaded before): %s", exc)
         finally:
             with self._lock:
                 self._building = False
