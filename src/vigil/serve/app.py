@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import StoreUnusable
 from ..store import Store
 from .access import Access
-from .errors import install_error_handlers
+from .errors import ERRORS, install_error_handlers
 from .events import EventWriter
 from .hma import router as hma_router
 from .jobs import Jobs
@@ -77,7 +77,8 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, list_bytes=settings.max_list_bytes)
     app.add_middleware(RequestTimer)
 
-    @app.get("/v1/health", tags=["service"], summary="Whether the service and its database answer")
+    @app.get("/v1/health", tags=["service"], summary="Whether the service and its database answer",
+             responses={503: ERRORS[503]})
     def health(request: Request) -> dict[str, Any]:
         service: Service = request.app.state.service
         try:
@@ -88,16 +89,14 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
         return {"status": "ok", "version": __version__, "lists": len(service.lists.versions)}
 
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics (any key's role may read them)",
-             response_class=Response)
+             response_class=Response, responses=ERRORS)
     def metrics(request: Request) -> Response:
         service: Service = request.app.state.service
         service.access.allow(request.headers.get("authorization"), frozenset(Role))
         return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 
-    app.include_router(lookup_router)
-    app.include_router(upload_router)
-    app.include_router(listing_router)
-    app.include_router(hma_router)
+    for router in (lookup_router, upload_router, listing_router, hma_router):
+        app.include_router(router, responses=ERRORS)
     return app
 
 

@@ -10,13 +10,33 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from ..errors import RateLimited, VigilError
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["ERRORS", "ErrorBody", "ErrorOut", "error_response", "install_error_handlers"]
 
 _log = logging.getLogger("vigil.serve")
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error the service answers: a code (snake case) and a one-line message."""
+
+    error: ErrorBody
+
+
+# The errors every route may answer, documented in OpenAPI with their one shape.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": what} for status, what in (
+        (400, "the request asks for the impossible"), (401, "no key, or an unknown or revoked one"),
+        (403, "the key's role may not do this"), (404, "no such list, job or bank"),
+        (413, "the body is over the limit"), (422, "a value or the content fails its check"),
+        (429, "the key is over its rate"), (503, "the database does not answer"))}
 
 _CODES = {400: "bad_request", 401: "not_authenticated", 403: "not_permitted", 404: "not_found",
           405: "method_not_allowed", 413: "body_too_large", 422: "invalid", 429: "rate_limited",

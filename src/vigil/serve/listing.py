@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,7 @@ router = APIRouter(tags=["lists"])
 READING = frozenset({Role.MATCHER, Role.CURATOR})
 CURATING = frozenset({Role.CURATOR})
 _CHUNK = 1 << 20
+_MAX_ID = 2**62  # ids and cursors are database integers (64-bit): larger ones name nothing
 
 
 class ListIn(BaseModel):
@@ -99,7 +100,7 @@ async def lists_import(request: Request, name: str, format: Annotated[str | None
 
 
 @router.get("/v1/jobs/{job_id}", summary="A background job's state and progress")
-def job_show(request: Request, job_id: int) -> dict[str, Any]:
+def job_show(request: Request, job_id: Annotated[int, Path(ge=1, le=_MAX_ID)]) -> dict[str, Any]:
     service, _ = _allow(request, CURATING)
     job: dict[str, Any] = service.jobs.get(job_id)
     return job
@@ -143,7 +144,7 @@ def lists_export(request: Request, name: str, format: Annotated[str, Query(max_l
 def lists_entries(request: Request, name: str, after: Annotated[str | None, Query(max_length=20)] = None,
                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
     service, _ = _allow(request, READING)
-    if after is not None and not after.isdigit():
+    if after is not None and not (after.isdigit() and int(after) <= _MAX_ID):
         raise InvalidValue("after must be the `next` cursor of the page before")
     records, cursor = page_records(service.store, name, after=int(after) if after else None, limit=limit)
     return {"entries": [{"id": r.id, "signals": [{"type": s.type, "value": s.value, "quality": s.quality}
