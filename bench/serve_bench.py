@@ -71,11 +71,23 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory of a server: the process and all its children (shared pages counted in each)."""
     proc = psutil.Process(pid)
     total = proc.memory_info().rss
     for child in proc.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             total += child.memory_info().rss
+    return total / 2**20
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional memory of a server (a page shared by two processes counts half in each): what the
+    processes together take from the machine, the memory-mapped index counted once."""
+    proc = psutil.Process(pid)
+    total = proc.memory_full_info().pss
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += child.memory_full_info().pss
     return total / 2**20
 
 
@@ -296,6 +308,7 @@ def main() -> None:
             pid = hma_start(hma_work, args.hma_port, args.hashes)
             results["hma_before"] = hma_lookups(args.hma_port, queries, args.clients)
             results["hma_rss_mb"] = rss_mb(pid)
+            results["hma_pss_mb"] = pss_mb(pid)
             results["hma_hash"] = hma_hash_upload(args.hma_port, jpeg, args.uploads)
             log(f"HMA: {results['hma_before']['qps']:.0f} q/s")
             hma_stop(hma_work)
@@ -308,6 +321,7 @@ def main() -> None:
             vigil.lookups(queries[:200], args.clients)  # warm: every worker has mapped the index
             results["vigil"] = vigil.lookups(queries, args.clients)
             results["vigil_rss_mb"] = rss_mb(vigil.proc.pid)
+            results["vigil_pss_mb"] = pss_mb(vigil.proc.pid)
             log(f"Vigil: {results['vigil']['qps']:.0f} q/s")
             results["vigil_batch"] = vigil.batch([q[0] for q in queries] * 50)
             results["vigil_match"] = vigil.match_upload(jpeg, args.uploads)
@@ -351,6 +365,9 @@ def write(r: dict[str, Any]) -> None:
          f"{vm / hh:.2f}" if hma else "–", verdict(vm <= hh / 4)],
         ["server memory (RSS, all processes)", f"{r['vigil_rss_mb']:.0f} MB ({r['workers']} workers)",
          f"{hma_rss:.0f} MB", f"{r['vigil_rss_mb'] / hma_rss:.2f}", verdict(r["vigil_rss_mb"] <= hma_rss / 4)],
+        ["server memory (PSS: shared pages counted once)", f"{r['vigil_pss_mb']:.0f} MB",
+         f"{r.get('hma_pss_mb', float('nan')):.0f} MB", f"{r['vigil_pss_mb'] / r.get('hma_pss_mb', float('nan')):.2f}",
+         ""],
     ]
     lines = ["# The match service against HMA", "",
              f"**Command:** `.venv/bin/python bench/serve_bench.py --hashes {r['hashes']} --clients {r['clients']} "

@@ -3,6 +3,7 @@ FastAPI's test client), and once as the real `vigil serve` command on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -577,3 +578,29 @@ def test_hma_hashing_and_lookup_of_an_uploaded_photo(uploads: tuple[TestClient, 
                           ({"photo": ("a.jpg", b"1"), "video": ("b.mp4", b"2")}, 400)):
         assert client.post("/h/hash", files=files, headers=_auth(key)).status_code == status, files
     assert client.post("/h/hash", data={"x": "1"}, headers=_auth(key)).status_code == 400
+
+
+def test_an_import_killed_half_way_fails_its_job_and_leaves_the_list_as_it_was(
+        service: tuple[TestClient, dict[Role, str], Store]) -> None:
+    import psutil
+
+    client, curator, matcher = _curator(service)
+    before = client.get("/v1/lists/known", headers=_auth(matcher)).json()
+    body = "".join(f"md5 {i:032x}\n" for i in range(300_000)).encode()
+    job = client.post("/v1/lists/known/import", params={"format": "te"}, content=body,
+                      headers=_auth(curator)).json()["job"]
+    deadline = time.monotonic() + 30
+    killed = False
+    while not killed and time.monotonic() < deadline:
+        if client.get(f"/v1/jobs/{job}", headers=_auth(curator)).json()["bytes_done"] > 0:  # reading by now
+            for child in psutil.Process().children():
+                with contextlib.suppress(psutil.Error):
+                    if "spawn_main" in " ".join(child.cmdline()):
+                        child.kill()
+                        killed = True
+        time.sleep(0.01)
+    assert killed, "no import process was seen"
+    state = _wait_job(client, curator, job)
+    assert state["state"] == "failed" and "unchanged" in str(state["error"]), state
+    after = client.get("/v1/lists/known", headers=_auth(matcher)).json()
+    assert (after["active"], after["version"]) == (before["active"], before["version"])

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..errors import NotAuthenticated, NotPermitted, RateLimited
+from ..errors import NotAuthenticated, NotPermitted, RateLimited, StoreUnusable
 from ..store import Store
 from .keys import ApiKey, Role, check_key
 
@@ -65,7 +65,14 @@ class Access:
         if cached is not None and cached[1] > clock:
             found = cached[0]
         else:
-            found = check_key(self.store, secret)
+            try:
+                found = check_key(self.store, secret)
+            except StoreUnusable:
+                # The database is away: a key this worker knew goes on being trusted as it was (a
+                # revocation takes effect when the database answers again); any other waits for it.
+                if cached is None or cached[0] is None:
+                    raise
+                return cached[0]
             with self._lock:
                 if len(self._keys) > 10_000:  # unknown keys tried by the thousand: forget them all
                     self._keys.clear()
