@@ -77,6 +77,8 @@ class Jobs:
         # This worker's queued and running jobs, with the bytes each has read: the beat writes both. (The
         # import's own thread never writes while it imports: on SQLite its transaction holds the lock.)
         self._live: dict[int, int] = {}
+        self._folders: dict[int, str] = {}  # each live job's upload, deleted when it ends
+        self._children: set[Any] = set()  # the import processes running now
         self._lock = threading.Lock()
         self._closed = threading.Event()
         threading.Thread(target=self._beat, name="vigil-jobs-beat", daemon=True).start()
@@ -103,6 +105,7 @@ class Jobs:
             ).returning(service_jobs.c.id)).scalar_one()
         with self._lock:
             self._live[int(job_id)] = 0
+            self._folders[int(job_id)] = request.folder
         self._pool.submit(self._run_import, int(job_id), request)
         return int(job_id)
 
@@ -128,6 +131,7 @@ class Jobs:
         finally:
             with self._lock:
                 self._live.pop(job_id, None)
+                self._folders.pop(job_id, None)
             shutil.rmtree(request.folder, ignore_errors=True)
 
     def _import_in_child(self, request: ImportRequest, progress: Callable[[int], None]) -> dict[str, Any]:
@@ -140,6 +144,8 @@ class Jobs:
         child = ctx.Process(target=_import_child, name="vigil-import", daemon=True,
                             args=(self.store.engine.url.render_as_string(hide_password=False), request, messages))
         child.start()
+        with self._lock:
+            self._children.add(child)
         try:
             while True:
                 try:
@@ -159,6 +165,8 @@ class Jobs:
             child.join(timeout=5)
             if child.is_alive():
                 child.kill()
+            with self._lock:
+                self._children.discard(child)
             messages.close()
 
     def _finish_failed(self, job_id: int, error: str) -> None:
@@ -190,5 +198,18 @@ class Jobs:
                 "finished": finished.isoformat() if finished else None}
 
     def close(self) -> None:
+        """At shutdown: running imports are stopped (their transactions roll back, their jobs fail),
+        queued ones fail without running; returns when every job of this worker has ended."""
         self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=False)
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            child.kill()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            left = dict(self._folders)
+            self._live.clear()
+            self._folders.clear()
+        for job_id, folder in left.items():  # queued, never run
+            self._finish_failed(job_id, "the service stopped before this import ran; the list is unchanged")
+            shutil.rmtree(folder, ignore_errors=True)
