@@ -7,6 +7,7 @@ machine's cores; :func:`run_parallel` is its ``map`` for a function with fixed e
 from __future__ import annotations
 
 from .base import Executor, Fixed, Part, WorkerSpec
-from .local import LocalExecutor, default_jobs, run_parallel
+from .local import LocalExecutor, default_jobs, die_with_parent, run_parallel
 
-__all__ = ["Executor", "Fixed", "LocalExecutor", "Part", "WorkerSpec", "default_jobs", "run_parallel"]
+__all__ = ["Executor", "Fixed", "LocalExecutor", "Part", "WorkerSpec", "default_jobs", "die_with_parent",
+           "run_parallel"]

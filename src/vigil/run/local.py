@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from .base import Executor, Fixed, Part, WorkerSpec
 
-__all__ = ["LocalExecutor", "run_parallel", "default_jobs"]
+__all__ = ["LocalExecutor", "run_parallel", "default_jobs", "die_with_parent"]
 
 T = TypeVar("T")
 _P = TypeVar("_P")
@@ -54,7 +54,7 @@ def default_jobs() -> int:
 _PARENT_ENDS: set[Connection] = set()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the kernel kills this worker when the process that started it dies (kill -9
     included), so no worker outlives an interrupted run and competes with the resumed one."""
     try:
@@ -86,7 +86,7 @@ def _worker(conn: Connection, fn: Callable[[Any, Any], Iterable[Any]], spec: Wor
     for end in list(_PARENT_ENDS):
         end.close()
     _PARENT_ENDS.clear()
-    _die_with_parent()
+    die_with_parent()
     context: Any = _UNBUILT
     while True:
         try:

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from ..errors import InputUnusable, NotFound, VigilError
 from ..lists import import_file
 from ..lists.catalog import ListKind
+from ..run import die_with_parent
 from ..store import Store
 from ..store.schema import service_jobs
 
@@ -54,7 +55,9 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _import_child(url: str, request: ImportRequest, messages: Any) -> None:  # pragma: no cover - a spawned process
-    """In the import's own process: import the file, report progress, then the summary or the error."""
+    """In the import's own process: import the file, report progress, then the summary or the error.
+    It dies with the worker that started it (a killed worker's import rolls back, as its job says)."""
+    die_with_parent()
     store = Store.open(url, migrate=False)
     try:
         result = import_file(store, request.path, request.list_name, format=request.format,
@@ -141,7 +144,8 @@ class Jobs:
         does. Progress comes back over a queue as it reads."""
         ctx = multiprocessing.get_context("spawn")
         messages = ctx.Queue()
-        child = ctx.Process(target=_import_child, name="vigil-import", daemon=True,
+        # Not a daemon: it may start a reader process of its own, as `vigil lists import` does.
+        child = ctx.Process(target=_import_child, name="vigil-import", daemon=False,
                             args=(self.store.engine.url.render_as_string(hide_password=False), request, messages))
         child.start()
         with self._lock:
