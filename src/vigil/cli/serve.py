@@ -39,7 +39,7 @@ def serve_command(
     from .common import open_store
 
     settings = ServeSettings(database=db, workers=workers, rate=rate, burst=max(1, round(2 * rate)) if rate else 1,
-                             max_body_bytes=max_body_mb * 1024 * 1024)
+                             max_body_bytes=max_body_mb * 1024 * 1024, preload=True)
     open_store(db).close()  # migrated (and its errors said) once, before the workers start
     settings.to_env()
     # The workers count into files of one folder, which /metrics adds up (prometheus_client's multiprocess

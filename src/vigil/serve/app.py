@@ -3,6 +3,7 @@ Uvicorn (``app_from_env`` in each worker process)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ..store import Store
 from .access import Access
 from .errors import ERRORS, install_error_handlers
 from .events import EventWriter
+from .hasher import Hasher
 from .hma import router as hma_router
 from .jobs import Jobs
 from .keys import Role
@@ -42,6 +44,7 @@ class Service:
     jobs: Jobs
     metrics: Metrics
     events: EventWriter
+    hasher: Hasher
 
 
 def _service(settings: ServeSettings, store: Store | None) -> Service:
@@ -49,7 +52,7 @@ def _service(settings: ServeSettings, store: Store | None) -> Service:
     access = Access(store, rate=settings.rate_per_worker, burst=settings.burst,
                     key_cache_seconds=settings.key_cache_seconds)
     return Service(settings, store, access, LiveLists(store, settings.refresh_seconds), Jobs(store),
-                   Metrics(store), EventWriter(store))
+                   Metrics(store), EventWriter(store), Hasher(max(1, (os.cpu_count() or 1) // settings.workers)))
 
 
 def create_app(settings: ServeSettings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -61,9 +64,12 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "service", None) is None:
             app.state.service = _service(settings, store)
+        if settings.preload:
+            app.state.service.hasher.warm()
         yield
         app.state.service.jobs.close()
         app.state.service.events.close()
+        app.state.service.hasher.close()
 
     app = FastAPI(title="Vigil match service", version=__version__, lifespan=lifespan,
                   description="Look hashes and media up in the hash lists Vigil keeps. Every route but "

@@ -142,7 +142,8 @@ async def _hashed(request: Request) -> Any:
     async with request.form() as form:  # its spooled files are closed when done
         name, file = _one_file(form)
         # exact mode: the reference PDQ, as HMA computes it (clients may bank these hashes)
-        result = await anyio.to_thread.run_sync(hash_upload, file, HashOptions(mode=Mode.EXACT))
+        result = await anyio.to_thread.run_sync(hash_upload, request.app.state.service.hasher, file,
+                                                HashOptions(mode=Mode.EXACT))
     if result.error or result.kind is not _MEDIA[name]:
         raise InvalidValue(f"the {name} cannot be hashed: {result.error or 'not a ' + name}")
     return result

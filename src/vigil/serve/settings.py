@@ -25,6 +25,7 @@ class ServeSettings:
     burst: int = 400
     refresh_seconds: float = 2.0  # how often a worker looks whether the lists changed
     key_cache_seconds: float = 5.0  # how long a checked key is trusted before it is looked up again
+    preload: bool = False  # start the hashing processes at start-up, not at the first upload (vigil serve does)
 
     def __post_init__(self) -> None:
         for name in ("workers", "max_body_bytes", "max_list_bytes", "max_batch", "burst"):

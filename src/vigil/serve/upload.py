@@ -1,7 +1,7 @@
 """``POST /v1/match``: an uploaded photo or video hashed and matched, as ``vigil match --json`` does for
 a file. The body is capped before it is read (``limits``); the content is sniffed, not trusted by its
 name or type; it is hashed in a separate process under the CLI's decoding limits and time limit
-(``vigil.hashing.hash_files``), so a hostile file costs that process, never the service. The upload is
+(``hasher``: a process kept for it), so a hostile file costs that process, never the service. The upload is
 held in a private temporary file only while it is hashed, then deleted: nothing of it is kept."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from ..errors import InvalidValue, NotMedia
-from ..hashing import FileResult, HashOptions, hash_files
+from ..hashing import FileResult, HashOptions
 from ..matching import query_from_result
 from ..media.sniff import Kind
+from .hasher import Hasher
 from .lookup import MATCHING
 
 __all__ = ["hash_upload", "match_upload", "router"]
@@ -38,14 +39,15 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
     return value
 
 
-def hash_upload(file: UploadFile, options: HashOptions) -> FileResult:
-    """An upload hashed in a separate process under the CLI's limits; its bytes are deleted after."""
+def hash_upload(hasher: Hasher, file: UploadFile, options: HashOptions) -> FileResult:
+    """An upload hashed in the worker's hashing process under the CLI's limits; its bytes are deleted
+    after."""
     folder = tempfile.mkdtemp(prefix="vigil-upload-")  # 0700: this user's alone
     try:
         path = os.path.join(folder, "upload")
         with open(path, "wb") as out:
             shutil.copyfileobj(file.file, out, _COPY_CHUNK)
-        return next(hash_files([path], options, jobs=1))
+        return hasher.hash(path, options)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -60,7 +62,7 @@ def match_upload(request: Request, file: Annotated[UploadFile, File(description=
     extra = _metadata(metadata)
     matcher = service.lists.matcher(list_)
     options = HashOptions(variants=True, windows=matcher.wants_windows)
-    result = hash_upload(file, options)
+    result = hash_upload(service.hasher, file, options)
     label = content_id or file.filename or "upload"
     result.path = label
     outcome = matcher.match(query_from_result(result))
