@@ -4,7 +4,7 @@ received them, their state and progress kept in the database so that any worker 
 
 An import is one transaction (``vigil.lists.import_file``): a bad record, or a worker that dies half
 way, leaves the list as it was. A running job writes a heartbeat every few seconds; one whose
-heartbeat stopped (its worker was killed) is reported as failed, saying the list is unchanged.
+heartbeat stopped and whose worker is gone (killed) is reported as failed, saying the list is unchanged.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import shutil
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +50,24 @@ class ImportRequest:
     replace: bool = False
     source: str | None = None
     kind: ListKind | None = None
+
+
+_RUNNER = f"{socket.gethostname()} {os.getpid()}"
+
+
+def _alive(runner: str | None) -> bool:
+    """Whether the worker that runs a job is alive, where this process can tell (the same machine).
+    The heartbeat alone cannot say so on SQLite: an import holds the write lock for minutes at 10M."""
+    host, _, pid = (runner or "").rpartition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -104,7 +124,7 @@ class Jobs:
             job_id = conn.execute(service_jobs.insert().values(
                 kind="import", list_name=request.list_name, key_name=key_name, state="queued",
                 created_at=datetime.now(UTC), bytes_done=0, bytes_total=request.size, entries=0,
-                heartbeat_at=datetime.now(UTC),
+                heartbeat_at=datetime.now(UTC), runner=_RUNNER,
             ).returning(service_jobs.c.id)).scalar_one()
         with self._lock:
             self._live[int(job_id)] = 0
@@ -188,7 +208,7 @@ class Jobs:
         state, error, finished = m["state"], m["error"], _utc(m["finished_at"])
         beat = _utc(m["heartbeat_at"]) or _utc(m["created_at"])
         if state in ("queued", "running") and beat is not None and \
-                datetime.now(UTC) - beat > timedelta(seconds=_LOST):
+                datetime.now(UTC) - beat > timedelta(seconds=_LOST) and not _alive(m["runner"]):
             state, error = "failed", "the worker running this job stopped; the list is unchanged"
         with self._lock:
             read = self._live.get(job_id)  # this worker runs it: its progress is known here first

@@ -114,6 +114,7 @@ service_jobs = Table(
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),  # a running job's last sign of life
+    Column("runner", String(300), nullable=True),  # "host pid" of the worker that runs it
     Column("bytes_done", BigInteger, nullable=False),
     Column("bytes_total", BigInteger, nullable=False),
     Column("entries", Integer, nullable=False),

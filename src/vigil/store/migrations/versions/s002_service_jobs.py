@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("runner", sa.String(300), nullable=True),
         sa.Column("bytes_done", sa.BigInteger, nullable=False),
         sa.Column("bytes_total", sa.BigInteger, nullable=False),
         sa.Column("entries", sa.Integer, nullable=False),
