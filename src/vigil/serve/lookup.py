@@ -68,7 +68,7 @@ def to_query(signal: SignalIn) -> MatchQuery:
     value = signal.value.strip()
     if kind not in SIGNALS:
         raise InvalidValue(f"unknown signal type {signal.type!r} (want {SIGNALS.names_text()})")
-    if not value or any(c.isspace() for c in value):
+    if not value or len(value.split()) != 1:  # (split: C speed; 10,000 of these a batch)
         raise InvalidValue(f"the {kind} value must be one word, not {signal.value!r}")
     if signal.quality is not None and SIGNALS.get(kind) is not PDQ:
         raise InvalidValue("quality is given with pdq hashes only")
