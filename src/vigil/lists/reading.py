@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from ..errors import InputUnusable, VigilError
 from ..evidence.sources import display_path, open_readonly
-from ..run import default_jobs
+from ..run import default_jobs, die_with_parent
 from .formats import ReadNotes, ReadOptions, get_format
 from .rows import BATCH, Row, prepared_batches
 
@@ -75,6 +75,9 @@ def _messages(path: str, fmt_name: str, signal: str | None) -> Iterator[tuple[ob
 
 
 def _child(path: str, fmt_name: str, signal: str | None, conn: Connection) -> None:
+    # A killed importer (the service's import process, say) takes its reader with it: the reader holds
+    # the pipe's other end too, so it would never see the pipe break and wait on it for ever.
+    die_with_parent()
     # Records are acyclic and freed by reference counting; the cycle collector would only rescan
     # the batch being built, again and again (15% of the reader's time, measured).
     gc.disable()
