@@ -8,17 +8,37 @@ however requests are spread.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import NotAuthenticated, NotPermitted, RateLimited, StoreUnusable
 from ..store import Store
-from .keys import ApiKey, Role, check_key
+from .keys import ApiKey, Role, check_key, key_digest
 
-__all__ = ["Access"]
+__all__ = ["Access", "require"]
+
+
+def _secret(authorization: str | None) -> str:
+    """The key an ``Authorization: Bearer <key>`` header carries; NotAuthenticated without one."""
+    if not authorization:
+        raise NotAuthenticated("this route needs an API key: send `Authorization: Bearer <key>`")
+    scheme, _, secret = authorization.strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise NotAuthenticated("send the API key as `Authorization: Bearer <key>`")
+    return secret
+
+
+def require(request: Any, roles: frozenset[Role]) -> tuple[Any, ApiKey]:
+    """(the worker's service, the request's key) once the key's role and rate allow the route; every
+    route starts with it. The key was found by the gate (``limits.KeyGate``) before the request was
+    parsed, and is read from the request's state, not looked up again."""
+    service = request.app.state.service
+    key = getattr(request.state, "api_key", None) or service.access.key(request.headers.get("authorization"))
+    return service, service.access.allow(key, roles)
 
 
 @dataclass
@@ -42,24 +62,18 @@ class Access:
     def cached(self, authorization: str | None) -> ApiKey | None:
         """The key a header names when this worker checked it recently (no database): the common case,
         answered without leaving the event loop; None when it must be looked up (:meth:`key`)."""
-        if not authorization:
+        try:
+            digest = key_digest(_secret(authorization))
+        except NotAuthenticated:
             return None
-        scheme, _, secret = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            return None
-        found = self._keys.get(hashlib.sha256(secret.strip().encode("utf-8", "surrogatepass")).hexdigest())
+        found = self._keys.get(digest)
         return found[0] if found is not None and found[1] > time.monotonic() else None
 
     def key(self, authorization: str | None) -> ApiKey:
         """The active key an ``Authorization: Bearer <key>`` header names; NotAuthenticated otherwise.
         The key never appears in a message or a log line."""
-        if not authorization:
-            raise NotAuthenticated("this route needs an API key: send `Authorization: Bearer <key>`")
-        scheme, _, secret = authorization.strip().partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not secret:
-            raise NotAuthenticated("send the API key as `Authorization: Bearer <key>`")
-        digest = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+        secret = _secret(authorization)
+        digest = key_digest(secret)
         clock = time.monotonic()
         cached = self._keys.get(digest)
         if cached is not None and cached[1] > clock:
@@ -81,9 +95,8 @@ class Access:
             raise NotAuthenticated("unknown or revoked API key")
         return found
 
-    def allow(self, authorization: str | None, roles: frozenset[Role]) -> ApiKey:
-        """The request's key, once its role is one of ``roles`` (admin always is) and its rate allows."""
-        key = self.key(authorization)
+    def allow(self, key: ApiKey, roles: frozenset[Role]) -> ApiKey:
+        """``key``, once its role is one of ``roles`` (admin always is) and its rate allows."""
         if key.role is not Role.ADMIN and key.role not in roles:
             wanted = " or ".join(sorted(r.value for r in roles | {Role.ADMIN}))
             raise NotPermitted(f"the key {key.name!r} has the role {key.role.value}; this route needs {wanted}")

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from .. import __version__
 from ..errors import StoreUnusable
 from ..store import Store
-from .access import Access
+from .access import Access, require
 from .errors import ERRORS, install_error_handlers
 from .events import EventWriter
 from .hasher import Hasher
@@ -97,8 +97,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics (any key's role may read them)",
              response_class=Response, responses=ERRORS)
     def metrics(request: Request) -> Response:
-        service: Service = request.app.state.service
-        service.access.allow(request.headers.get("authorization"), frozenset(Role))
+        service, _ = require(request, frozenset(Role))
         return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 
     for router in (lookup_router, upload_router, listing_router, hma_router):

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import RateLimited, VigilError
 
-__all__ = ["ERRORS", "ErrorBody", "ErrorOut", "error_response", "install_error_handlers"]
+__all__ = ["ERRORS", "ErrorBody", "ErrorOut", "error_response", "install_error_handlers", "vigil_error_response"]
 
 _log = logging.getLogger("vigil.serve")
 
@@ -53,6 +53,11 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 def _vigil(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, VigilError)
+    return vigil_error_response(exc)
+
+
+def vigil_error_response(exc: VigilError) -> JSONResponse:
+    """The answer to one of Vigil's errors, wherever it was raised (a route, the key gate)."""
     headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.49)))} if isinstance(exc, RateLimited) else None
     if exc.http_status >= 500:
         _log.error("%s: %s", type(exc).__name__, exc)

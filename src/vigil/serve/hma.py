@@ -28,6 +28,7 @@ from ..matching import Match, QueryResult, parse_hash_line
 from ..media.sniff import Kind
 from ..signals.mode import Mode
 from ..store.schema import entries, lists
+from .access import require
 from .keys import Role
 from .listing import CURATING
 from .lookup import MATCHING
@@ -45,11 +46,6 @@ class BankIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     enabled_ratio: float | None = None
     enabled: bool | None = None
-
-
-def _service(request: Request, roles: frozenset[Role]) -> tuple[Any, Any]:
-    service = request.app.state.service
-    return service, service.access.allow(request.headers.get("authorization"), roles)
 
 
 def _vigil_type(signal_type: str) -> str:
@@ -94,7 +90,7 @@ def _by_bank(service: Any, result: QueryResult) -> dict[str, list[dict[str, Any]
 
 @router.get("/status", response_class=PlainTextResponse, summary="HMA's health check")
 def hma_status(request: Request) -> str:
-    _service(request, frozenset(Role))
+    require(request, frozenset(Role))
     return "I-AM-ALIVE"
 
 
@@ -102,7 +98,7 @@ def hma_status(request: Request) -> str:
 def hma_raw_lookup(request: Request, signal: Annotated[str, Query(max_length=300)],
                    signal_type: Annotated[str, Query(max_length=40)], banks: str | None = None,
                    include_distance: bool = False) -> dict[str, Any]:
-    service, key = _service(request, MATCHING)
+    service, key = require(request, MATCHING)
     result = _lookup(service, key, signal_type, signal, banks)
     ids = _ids(service, result.matches)
     if include_distance:
@@ -115,7 +111,7 @@ def hma_raw_lookup(request: Request, signal: Annotated[str, Query(max_length=300
 def hma_lookup(request: Request, signal: Annotated[str | None, Query(max_length=300)] = None,
                signal_type: Annotated[str | None, Query(max_length=40)] = None,
                banks: str | None = None, url: str | None = None) -> dict[str, Any]:
-    service, key = _service(request, MATCHING)
+    service, key = require(request, MATCHING)
     if url is not None:
         raise UsageError("lookups by URL are not offered here (fetching URLs is `vigil hunt`'s job); "
                          "send the hash, or POST the file to /m/lookup")
@@ -157,13 +153,13 @@ def _hashes(result: Any) -> dict[str, str]:
 
 @router.post("/h/hash", summary="HMA's hashing of an uploaded file (field `photo` or `video`)")
 async def hma_hash(request: Request) -> dict[str, str]:
-    _service(request, MATCHING)
+    require(request, MATCHING)
     return _hashes(await _hashed(request))
 
 
 @router.post("/m/lookup", summary="HMA's lookup of an uploaded file: matches by signal type and bank")
 async def hma_lookup_file(request: Request, banks: str | None = None) -> dict[str, Any]:
-    service, key = _service(request, MATCHING)
+    service, key = require(request, MATCHING)
     result = await _hashed(request)
     import anyio.to_thread
 
@@ -176,14 +172,14 @@ async def hma_lookup_file(request: Request, banks: str | None = None) -> dict[st
 
 @router.get("/c/banks", summary="HMA's banks: Vigil's block lists")
 def hma_banks(request: Request) -> list[dict[str, Any]]:
-    service, _ = _service(request, MATCHING)
+    service, _ = require(request, MATCHING)
     return [{"name": i.name, "matching_enabled_ratio": 1.0} for i in all_lists(service.store, with_counts=False)
             if i.kind.value == "block"]
 
 
 @router.post("/c/banks", status_code=201, summary="HMA's bank creation: a new block list")
 def hma_bank_create(request: Request, body: BankIn) -> dict[str, Any]:
-    service, _ = _service(request, CURATING)
+    service, _ = require(request, CURATING)
     if (body.enabled_ratio not in (None, 1.0)) or body.enabled is False:
         raise InvalidValue("Vigil's lists are always enabled: matching_enabled_ratio must be 1.0")
     with service.store.begin() as conn:
@@ -193,7 +189,7 @@ def hma_bank_create(request: Request, body: BankIn) -> dict[str, Any]:
 
 @router.post("/c/bank/{name}/signal", status_code=201, summary="HMA's adding of hashes to a bank")
 def hma_bank_add_signal(request: Request, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    service, _ = _service(request, CURATING)
+    service, _ = require(request, CURATING)
     try:
         describe_list(service.store, name)
     except NotFound:

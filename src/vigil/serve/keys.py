@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -20,7 +20,7 @@ from ..errors import InvalidValue, NotFound
 from ..store import Store
 from ..store.schema import api_keys
 
-__all__ = ["ApiKey", "Role", "check_key", "create_key", "list_keys", "revoke_key"]
+__all__ = ["ApiKey", "Role", "check_key", "create_key", "key_digest", "list_keys", "revoke_key"]
 
 _PREFIX = "vgl_"
 _SHOWN = 12  # characters of a key kept to tell it apart ("vgl_" and 8 more)
@@ -52,7 +52,8 @@ class ApiKey:
         return self.revoked_at is None
 
 
-def _digest(secret: str) -> str:
+def key_digest(secret: str) -> str:
+    """What is kept of a key, and what it is looked up by."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -73,7 +74,7 @@ def create_key(store: Store, name: str, role: Role | str) -> tuple[ApiKey, str]:
     created = datetime.now(UTC)
     with store.begin() as conn:
         key_id = conn.execute(api_keys.insert().values(
-            name=name, role=role.value, key_sha256=_digest(secret), prefix=secret[:_SHOWN], created_at=created,
+            name=name, role=role.value, key_sha256=key_digest(secret), prefix=secret[:_SHOWN], created_at=created,
             revoked_at=None).returning(api_keys.c.id)).scalar_one()
     return ApiKey(int(key_id), name, role, secret[:_SHOWN], created, None), secret
 
@@ -100,7 +101,7 @@ def revoke_key(store: Store, which: str) -> list[ApiKey]:
         when = datetime.now(UTC)
         conn.execute(update(api_keys).where(api_keys.c.id.in_([r._mapping["id"] for r in chosen]))
                      .values(revoked_at=when))
-    return [ApiKey(k.id, k.name, k.role, k.prefix, k.created_at, when) for k in map(_key, chosen)]
+    return [replace(_key(r), revoked_at=when) for r in chosen]
 
 
 def check_key(store: Store, secret: str) -> ApiKey | None:
@@ -108,6 +109,6 @@ def check_key(store: Store, secret: str) -> ApiKey | None:
     if not secret.startswith(_PREFIX) or len(secret) > 100:
         return None
     with store.connect() as conn:
-        row = conn.execute(select(api_keys).where(api_keys.c.key_sha256 == _digest(secret),
+        row = conn.execute(select(api_keys).where(api_keys.c.key_sha256 == key_digest(secret),
                                                   api_keys.c.revoked_at.is_(None))).first()
     return None if row is None else _key(row)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ..errors import BodyTooLarge, VigilError
-from .errors import error_response
+from .errors import error_response, vigil_error_response
 
 __all__ = ["BodyLimit", "KeyGate", "PUBLIC_PATHS"]
 
@@ -35,6 +35,7 @@ class BodyLimit:
             return
         limit = self.list_bytes if scope.get("path", "").endswith("/import") else self.max_bytes
         message = f"the request body is over the service's limit of {limit:,} bytes"
+        refusal = error_response(413, "body_too_large", message)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -42,7 +43,7 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared > limit:
-                    await error_response(413, "body_too_large", message)(scope, receive, send)
+                    await refusal(scope, receive, send)
                     return
         seen = 0
         over = False  # the body passed the limit: whatever the app answers, the client gets 413
@@ -64,19 +65,19 @@ class BodyLimit:
                 await send(msg)
             elif not answered:
                 answered = True
-                await error_response(413, "body_too_large", message)(scope, receive, send)
+                await refusal(scope, receive, send)
 
         try:
             await self.app(scope, counted, replaced)
         except BodyTooLarge:
             if not answered:
-                await error_response(413, "body_too_large", message)(scope, receive, send)
+                await refusal(scope, receive, send)
 
 
 class KeyGate:
     """Every request but those to :data:`PUBLIC_PATHS` must bring a known key, checked before anything of
     the request is parsed: a client without one learns nothing (401, not a validation error). Routes
-    then check the key's role and rate (``Access.allow``)."""
+    then check the key's role and rate (``access.require``)."""
 
     def __init__(self, app: _App) -> None:
         self.app = app
@@ -90,10 +91,11 @@ class KeyGate:
         access = scope["app"].state.service.access
         header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"authorization"), None)
         try:
-            if access.cached(header) is None:  # checked recently: no thread, no database
-                await anyio.to_thread.run_sync(access.key, header)
+            key = access.cached(header)  # checked recently: no thread, no database
+            if key is None:
+                key = await anyio.to_thread.run_sync(access.key, header)
         except VigilError as exc:
-            await error_response(exc.http_status, "not_authenticated" if exc.http_status == 401 else "unavailable",
-                                 str(exc))(scope, receive, send)
+            await vigil_error_response(exc)(scope, receive, send)
             return
+        scope.setdefault("state", {})["api_key"] = key  # the routes' ``access.require`` reads it here
         await self.app(scope, receive, send)

@@ -17,6 +17,7 @@ from ..errors import InvalidValue
 from ..lists import export_list
 from ..lists.catalog import ListInfo, ListKind, all_lists, create_list, describe_list, page_records, revoke
 from ..lists.formats import get_format
+from .access import require
 from .jobs import ImportRequest
 from .keys import Role
 
@@ -46,21 +47,15 @@ def _list(i: ListInfo) -> dict[str, Any]:
             "updated": i.updated_at.isoformat()}
 
 
-def _allow(request: Request, roles: frozenset[Role]) -> Any:
-    service = request.app.state.service
-    key = service.access.allow(request.headers.get("authorization"), roles)
-    return service, key
-
-
 @router.get("/v1/lists", summary="Every list, with its entry counts")
 def lists_index(request: Request) -> dict[str, Any]:
-    service, _ = _allow(request, READING)
+    service, _ = require(request, READING)
     return {"lists": [_list(i) for i in all_lists(service.store)]}
 
 
 @router.post("/v1/lists", status_code=201, summary="Create a list")
 def lists_create(request: Request, body: ListIn) -> dict[str, Any]:
-    service, _ = _allow(request, CURATING)
+    service, _ = require(request, CURATING)
     with service.store.begin() as conn:
         create_list(conn, body.name, source=body.source, kind=body.kind)
     return _list(describe_list(service.store, body.name))
@@ -68,7 +63,7 @@ def lists_create(request: Request, body: ListIn) -> dict[str, Any]:
 
 @router.get("/v1/lists/{name}", summary="One list, with its entry counts")
 def lists_show(request: Request, name: str) -> dict[str, Any]:
-    service, _ = _allow(request, READING)
+    service, _ = require(request, READING)
     return _list(describe_list(service.store, name))
 
 
@@ -77,7 +72,7 @@ def lists_show(request: Request, name: str) -> dict[str, Any]:
 async def lists_import(request: Request, name: str, format: Annotated[str | None, Query(max_length=40)] = None,
                        signal: Annotated[str | None, Query(max_length=20)] = None,
                        replace: bool = False) -> dict[str, Any]:
-    service, key = _allow(request, CURATING)
+    service, key = require(request, CURATING)
     describe_list(service.store, name)  # 404 before the body is read
     if format is not None:
         get_format(format)
@@ -101,20 +96,20 @@ async def lists_import(request: Request, name: str, format: Annotated[str | None
 
 @router.get("/v1/jobs/{job_id}", summary="A background job's state and progress")
 def job_show(request: Request, job_id: Annotated[int, Path(ge=1, le=_MAX_ID)]) -> dict[str, Any]:
-    service, _ = _allow(request, CURATING)
+    service, _ = require(request, CURATING)
     job: dict[str, Any] = service.jobs.get(job_id)
     return job
 
 
 @router.post("/v1/lists/{name}/revoke", summary="Revoke entries by id (all or none); they stop matching at once")
 def lists_revoke(request: Request, name: str, body: RevokeIn) -> dict[str, Any]:
-    service, _ = _allow(request, CURATING)
+    service, _ = require(request, CURATING)
     return {"revoked": revoke(service.store, name, body.entries)}
 
 
 @router.get("/v1/lists/{name}/export", summary="The list in an exchange format, streamed")
 def lists_export(request: Request, name: str, format: Annotated[str, Query(max_length=40)] = "vics") -> Any:
-    service, _ = _allow(request, READING)
+    service, _ = require(request, READING)
     fmt = get_format(format)
     describe_list(service.store, name)
     folder = tempfile.mkdtemp(prefix="vigil-export-")
@@ -143,7 +138,7 @@ def lists_export(request: Request, name: str, format: Annotated[str, Query(max_l
 @router.get("/v1/lists/{name}/entries", summary="A page of the list's entries, in the order they were added")
 def lists_entries(request: Request, name: str, after: Annotated[str | None, Query(max_length=20)] = None,
                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
-    service, _ = _allow(request, READING)
+    service, _ = require(request, READING)
     if after is not None and not (after.isdigit() and int(after) <= _MAX_ID):
         raise InvalidValue("after must be the `next` cursor of the page before")
     records, cursor = page_records(service.store, name, after=int(after) if after else None, limit=limit)

@@ -13,6 +13,7 @@ from ..errors import InvalidValue
 from ..matching import Query as MatchQuery
 from ..matching import QueryResult, parse_hash_line
 from ..signals import PDQ, SIGNALS
+from .access import require
 from .keys import Role
 
 __all__ = ["MATCHING", "BatchOut", "LookupBatch", "LookupOut", "MatchOut", "QueryOut", "SignalIn", "lookup_many",
@@ -100,8 +101,7 @@ def lookup_one(request: Request, signal_type: Annotated[str, Query(max_length=20
                signal: Annotated[str, Query(max_length=300)],
                quality: Annotated[int | None, Query(ge=0, le=100)] = None,
                list_: Annotated[list[str] | None, Query(alias="list")] = None) -> Response:
-    service = request.app.state.service
-    key = service.access.allow(request.headers.get("authorization"), MATCHING)
+    service, key = require(request, MATCHING)
     one = SignalIn(type=signal_type, value=signal, quality=quality)
     query = to_query(one)
     result = service.lists.matcher(list_).match(query)
@@ -114,8 +114,7 @@ def lookup_one(request: Request, signal_type: Annotated[str, Query(max_length=20
 @router.post("/v1/lookup", response_model=None, responses={200: {"model": BatchOut}}, tags=["lookups"],
              summary="Look up to 10,000 signals up at once")
 def lookup_many(request: Request, batch: LookupBatch) -> Response:
-    service = request.app.state.service
-    key = service.access.allow(request.headers.get("authorization"), MATCHING)
+    service, key = require(request, MATCHING)
     if not batch.signals:
         raise InvalidValue("signals is empty: send at least one {\"type\", \"value\"}")
     limit = service.settings.max_batch

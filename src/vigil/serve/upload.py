@@ -18,6 +18,7 @@ from ..errors import InvalidValue, NotMedia
 from ..hashing import FileResult, HashOptions
 from ..matching import query_from_result
 from ..media.sniff import Kind
+from .access import require
 from .hasher import Hasher
 from .lookup import MATCHING
 
@@ -57,8 +58,7 @@ def match_upload(request: Request, file: Annotated[UploadFile, File(description=
                  content_id: Annotated[str | None, Form(max_length=200, description="the client's id for it")] = None,
                  metadata: Annotated[str | None, Form(max_length=10_000, description="a JSON object")] = None,
                  list_: Annotated[list[str] | None, Form(alias="list")] = None) -> dict[str, Any]:
-    service = request.app.state.service
-    key = service.access.allow(request.headers.get("authorization"), MATCHING)
+    service, key = require(request, MATCHING)
     extra = _metadata(metadata)
     matcher = service.lists.matcher(list_)
     options = HashOptions(variants=True, windows=matcher.wants_windows)
