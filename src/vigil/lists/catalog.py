@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Connection, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InputUnusable, InvalidValue, NotFound, UsageError
-from ..store import Store
+from ..store import Store, as_utc
 from ..store.schema import entries, imports, lists
 from .model import Record, signals_from_json
 from .provenance import now, record_action
@@ -88,14 +88,10 @@ def _info(row: object, counts: tuple[int, int] = (0, 0)) -> ListInfo:
     r = row._mapping  # type: ignore[attr-defined]
     return ListInfo(
         id=r["id"], name=r["name"], source=r["source"], kind=ListKind(r["kind"]),
-        settings=ListSettings.from_json(r["settings"]), created_at=_utc(r["created_at"]),
-        updated_at=_utc(r["updated_at"]), content_version=r["content_version"],
+        settings=ListSettings.from_json(r["settings"]), created_at=as_utc(r["created_at"]),
+        updated_at=as_utc(r["updated_at"]), content_version=r["content_version"],
         active=counts[0], revoked=counts[1],
     )
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite keeps no zone
 
 
 def create_list(conn: Connection, name: str, *, source: str | None = None, kind: ListKind = ListKind.BLOCK,
@@ -161,7 +157,7 @@ def list_imports(store: Store, name: str, *, limit: int = 20) -> list[ImportInfo
                             .order_by(imports.c.id.desc()).limit(limit)).all()
     return [ImportInfo(
         id=r.id, action=r.action, format=r.format, file_name=r.file_name, file_sha256=r.file_sha256,
-        started_at=_utc(r.started_at), finished_at=_utc(r.finished_at) if r.finished_at else None,
+        started_at=as_utc(r.started_at), finished_at=as_utc(r.finished_at) if r.finished_at else None,
         added=r.added, updated=r.updated, unchanged=r.unchanged, revoked=r.revoked,
         notes=json.loads(r.notes) if r.notes else {},
     ) for r in rows]

@@ -24,14 +24,14 @@ from ..errors import InvalidValue, NotFound, UsageError
 from ..hashing import HashOptions
 from ..lists import Record, Signal, import_records
 from ..lists.catalog import all_lists, create_list, describe_list
-from ..matching import Match, QueryResult, parse_hash_line
+from ..matching import Match, QueryResult
 from ..media.sniff import Kind
 from ..signals.mode import Mode
 from ..store.schema import entries, lists
 from .access import require
 from .keys import Role
 from .listing import CURATING
-from .lookup import MATCHING
+from .lookup import MATCHING, SignalIn, to_query
 from .upload import hash_upload
 
 __all__ = ["BankIn", "hma_bank_add_signal", "hma_bank_create", "hma_banks", "hma_hash", "hma_lookup", "hma_lookup_file",
@@ -68,15 +68,14 @@ def _ids(service: Any, found: list[Match]) -> dict[tuple[str, str], int]:
 
 def _lookup(service: Any, key: Any, signal_type: str, signal: str, banks: str | None) -> QueryResult:
     kind = _vigil_type(signal_type)
-    if not signal.strip() or any(c.isspace() for c in signal.strip()):
-        raise InvalidValue(f"invalid signal: {signal!r}")
-    query = parse_hash_line(f"{kind} {signal.strip()}")
-    if query.error:
-        raise InvalidValue(f"invalid signal: {query.error}")
+    try:
+        query = to_query(SignalIn(type=kind, value=signal, quality=None))
+    except InvalidValue as exc:
+        raise InvalidValue(f"invalid signal: {exc}") from None
     names = [b for b in (banks or "").split(",") if b]
     result: QueryResult = service.lists.matcher(names or None).match(query)
     service.metrics.looked_up([result])
-    service.events.record("lookup", key.name, [({"type": kind, "value": signal.strip()}, result)])
+    service.events.record("lookup", key.name, [({"type": kind, "value": query.label}, result)])
     return result
 
 

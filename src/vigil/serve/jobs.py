@@ -29,7 +29,7 @@ from ..errors import InputUnusable, NotFound, VigilError
 from ..lists import import_file
 from ..lists.catalog import ListKind
 from ..run import die_with_parent
-from ..store import Store
+from ..store import Store, as_utc
 from ..store.schema import service_jobs
 
 __all__ = ["ImportRequest", "Jobs"]
@@ -71,7 +71,7 @@ def _alive(runner: str | None) -> bool:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return None if value is None else as_utc(value)
 
 
 def _import_child(url: str, request: ImportRequest, messages: Any) -> None:  # pragma: no cover - a spawned process

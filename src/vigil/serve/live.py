@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from ..errors import NotFound, UsageError, VigilError
+from ..errors import VigilError
 from ..matching import Matcher
 from ..store import Store
 from ..store.schema import lists
@@ -47,10 +47,6 @@ class LiveLists:
             return tuple((int(r[0]), str(r[1]), int(r[2])) for r in rows)
 
     @property
-    def names(self) -> list[str]:
-        return sorted(name for _, name, _ in self._versions)
-
-    @property
     def versions(self) -> dict[str, int]:
         """Each list's content version, as the matchers in use know it."""
         return {name: version for _, name, version in self._versions}
@@ -62,14 +58,7 @@ class LiveLists:
         found = self._matchers.get(key)
         if found is not None:
             return found
-        known = set(self.names)
-        missing = [n for n in key if n not in known]
-        if missing:
-            here = ", ".join(sorted(known)) or "none yet"
-            raise NotFound(f"no list named {', '.join(map(repr, missing))}; lists here: {here}")
-        if not known:
-            raise UsageError("the service has no lists yet: create one (POST /v1/lists) or `vigil lists import`")
-        built = Matcher(self.store, list(key) or None)
+        built = Matcher(self.store, list(key) or None)  # NotFound for an unknown list, UsageError for none
         with self._lock:
             if len(self._matchers) >= _KEPT:
                 self._matchers.pop(next(iter(self._matchers)))
@@ -112,10 +101,3 @@ class LiveLists:
             with self._lock:
                 self._building = False
                 self._checked = time.monotonic()
-
-    def refresh_now(self) -> None:
-        """Build the matchers against the lists as they are now, before returning (tests, start-up)."""
-        versions = self._read_versions()
-        with self._lock:
-            self._building = True
-        self._rebuild(versions)

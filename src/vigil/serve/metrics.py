@@ -68,6 +68,7 @@ class Metrics:
         self.lookups = Counter("vigil_lookups", "Signals and uploads looked up", ["result"], registry=self.registry)
         self.matches = Counter("vigil_matches", "Matches by list", ["list"], registry=self.registry)
         self._database = _Database(store)
+        self.registry.register(self._database)  # (in one process; with workers, a scrape adds the files up)
 
     def looked_up(self, results: Sequence[QueryResult]) -> None:
         matched = sum(bool(r.matches) for r in results)
@@ -81,21 +82,12 @@ class Metrics:
 
     def exposition(self) -> bytes:
         folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not folder:
+            return generate_latest(self.registry)
         registry = CollectorRegistry()
-        if folder:
-            MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]  # every worker's counts
-        else:
-            registry.register(_Collected(self.registry))
+        MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]  # every worker's counts
         registry.register(self._database)
         return generate_latest(registry)
-
-
-class _Collected:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-
-    def collect(self) -> Iterator[Any]:
-        yield from self.registry.collect()
 
 
 class RequestTimer:

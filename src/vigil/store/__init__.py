@@ -16,6 +16,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from sqlalchemy.exc import NoSuchModuleError as _NoSuchModule
 from ..errors import InputUnusable, StoreUnusable, UsageError
 from . import schema
 
-__all__ = ["Store", "default_db", "migration_heads", "schema"]
+__all__ = ["Store", "as_utc", "default_db", "migration_heads", "schema"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -63,6 +64,11 @@ def _assigned_literals(script: Path) -> dict[str, object]:
         except ValueError:
             continue
     return values
+
+
+def as_utc(value: datetime) -> datetime:
+    """A time read back from the database, in UTC: SQLite keeps no zone (PostgreSQL does)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def default_db() -> str:
