@@ -70,25 +70,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a server: the process and all its children (shared pages counted in each)."""
+def _memory_mb(pid: int, measure: Any) -> float:
+    """``measure`` (a psutil.Process -> bytes) of a server: the process and all its children."""
     proc = psutil.Process(pid)
-    total = proc.memory_info().rss
+    total = measure(proc)
     for child in proc.children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            total += child.memory_info().rss
-    return total / 2**20
+            total += measure(child)
+    return float(total) / 2**20
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a server, all its processes (shared pages counted in each)."""
+    return _memory_mb(pid, lambda p: p.memory_info().rss)
 
 
 def pss_mb(pid: int) -> float:
     """Proportional memory of a server (a page shared by two processes counts half in each): what the
     processes together take from the machine, the memory-mapped index counted once."""
-    proc = psutil.Process(pid)
-    total = proc.memory_full_info().pss
-    for child in proc.children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            total += child.memory_full_info().pss
-    return total / 2**20
+    return _memory_mb(pid, lambda p: p.memory_full_info().pss)
 
 
 def hammer(get: Any, queries: list[tuple[str, int | None, int | None]], clients: int,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import BUNDLED_REFDATA
-from helpers import invoke
+from helpers import free_port, invoke
 from vigil.lists import Record, Signal, import_records, revoke
 from vigil.serve import Role, ServeSettings, create_app, create_key, list_keys, revoke_key
 from vigil.store import Store
@@ -251,11 +250,6 @@ def test_keys_on_the_command_line(tmp_path: Path) -> None:
     assert json.loads(invoke("keys", "ls", "--json", "--db", db).stdout)["revoked"] is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_the_real_command_serves_on_loopback(tmp_path: Path) -> None:
     db = str(tmp_path / "v.db")
@@ -263,7 +257,7 @@ def test_the_real_command_serves_on_loopback(tmp_path: Path) -> None:
     _listed(store)
     _, key = create_key(store, "gate", "matcher")
     store.close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VIGIL_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "vigil", "serve", "--port", str(port), "--db", db, "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)

@@ -19,6 +19,7 @@ import httpx2 as httpx
 import psutil
 import pytest
 
+from helpers import free_port
 from vigil.lists import Record, Signal, import_records
 from vigil.serve import create_key
 from vigil.store import Store
@@ -28,15 +29,10 @@ PDQ_NEAR = "0" * 5 + "f" * 59
 UNLISTED = "0" * 64
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @contextlib.contextmanager
 def _serving(db: str, tmp_path: Path, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VIGIL_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "vigil", "serve", "--port", str(port), "--db", db,
                              "--workers", str(workers), "--rate", "0"],
@@ -127,7 +123,7 @@ class _Proxy:
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.port = _free_port()
+        self.port = free_port()
         self._listener: socket.socket | None = None
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
