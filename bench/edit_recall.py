@@ -254,7 +254,7 @@ def index_size(db: Path) -> dict[str, Any]:
     try:
         out = {}
         for name in ("hash-only", "media"):
-            comp = Matcher(store, [name]).compiled[0]
+            comp = Matcher(store, [name]).indexes[0].base
             assert comp.pdq is not None
             out[name] = {"nbytes": comp.nbytes, "pdq_hashes": len(comp.pdq), "pdq_index_bytes": comp.pdq.nbytes,
                          "bytes_per_hash": comp.pdq.nbytes / len(comp.pdq),

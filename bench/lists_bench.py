@@ -60,7 +60,7 @@ def bench_vics_import(records: int) -> dict[str, Any]:
         formats_speed.generate(source, records)
     from vigil.lists import import_file
     from vigil.lists.catalog import get_list
-    from vigil.lists.compiled import load_compiled
+    from vigil.lists.segments import load_whole
     from vigil.store import Store
 
     out: dict[str, Any] = {"records": records, "file_mb": round(source.stat().st_size / 1e6, 1)}
@@ -77,7 +77,7 @@ def bench_vics_import(records: int) -> dict[str, Any]:
             with store.connect() as conn:
                 info = get_list(conn, "vics")
             start = time.perf_counter()
-            load_compiled(store, info.id, info.content_version)
+            load_whole(store, info.id, info.content_version)
             out["compile_seconds"] = round(time.perf_counter() - start, 2)
         store.close()
     return out

@@ -182,7 +182,7 @@ def compiled_costs(db: Path, name: str, qs: list[Query], repeat: int) -> dict[st
         t0 = time.perf_counter()
         warm = Matcher(store, [name])
         compile_s = time.perf_counter() - t0
-        comp = warm.compiled[0]
+        comp = warm.indexes[0].base
         warm.match_many(qs[:1])  # numba's kernels loaded before anything is timed
         folder = next(Path(f"{db}.index").glob("list-*-v*"))
         loads, firsts, matches = [], [], []

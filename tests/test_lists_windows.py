@@ -14,13 +14,16 @@ from types import ModuleType
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from benign_corpus import edit_rng, make_edits
 from vigil.errors import InvalidValue, StoreUnusable, UsageError
 from vigil.lists import Record, Signal, export_list, import_file, import_records, iter_records, revoke
-from vigil.lists.compiled import CACHE_FORMAT, load_compiled
+from vigil.lists.catalog import create_list
+from vigil.lists.compiled import CACHE_FORMAT
+from vigil.lists.provenance import now
 from vigil.lists.rows import prepare
+from vigil.lists.segments import compact, load_whole
 from vigil.lists.windows import split_windows, window_signals
 from vigil.matching import Matcher, PdqQuery, Query
 from vigil.signals.guided import WindowProbe
@@ -166,9 +169,11 @@ def _alembic(store: Store, command_name: str, revision: str) -> None:
 
 def _old_layout(store: Store, records: list[Record]) -> None:
     """What revision 0001's import wrote: every signal a JSON item, windows too."""
-    import_records(store, "media", [])  # the list and an import to name (no entries yet)
-    with store.begin() as conn:
-        list_id, import_id = conn.exec_driver_sql("SELECT list_id, id FROM imports").one()
+    with store.begin() as conn:  # the list and an import to name, as revision 0001 has them
+        list_id = create_list(conn, "media").id
+        conn.execute(text("INSERT INTO imports (list_id, action, started_at, added, updated, unchanged, revoked) "
+                          "VALUES (:list_id, 'import', :now, 0, 0, 0, 0)"), {"list_id": list_id, "now": now()})
+        import_id = conn.exec_driver_sql("SELECT id FROM imports").scalar_one()
         for r in records:
             row = prepare(r)
             full = json.dumps([s.to_json() for s in r.signals], separators=(",", ":"))
@@ -242,8 +247,8 @@ def test_the_compiled_list_names_every_row_as_the_store_does(
     with store.connect() as conn:
         list_id, version = conn.exec_driver_sql("SELECT id, content_version FROM lists").one()
         pks = {pk: entry_id for pk, entry_id in conn.execute(select(entries.c.pk, entries.c.entry_id))}
-    built = load_compiled(store, list_id, version)
-    cached = load_compiled(store, list_id, version)  # from the cache, memory-mapped
+    built = load_whole(store, list_id, version)
+    cached = load_whole(store, list_id, version)  # from the cache, memory-mapped
     expected = sorted((r.id, s.value, -1 if s.quality is None else s.quality, s.derived or "")
                       for r in records for s in r.signals if s.type == "pdq")
     for comp in (built, cached):
@@ -297,3 +302,19 @@ def test_exports_carry_each_medium_s_own_hashes_and_import_again(
     exported = {(s.type, s.value) for r in iter_records(store, "copy") for s in r.signals}
     assert exported <= own and {v for t, v in own if t == "pdq"} <= {v for t, v in exported if t == "pdq"}
     assert all(s.derived is None for r in iter_records(store, "copy") for s in r.signals)
+
+
+def test_a_list_compiled_whole_and_a_delta_matches_as_when_compiled_whole(
+        store: Store, corpus: tuple[list[Record], list[Query]]) -> None:
+    records, queries = corpus
+    half = len(records) // 2
+    import_records(store, "media", records[:half])
+    _matches(store, queries)  # the first half compiled whole
+    import_records(store, "media", records[half:])
+    (index,) = Matcher(store, ["media"]).indexes
+    assert index.delta is not None and index.delta.entries == len(records) - half and index.delta.has_windows
+    got = _matches(store, queries)
+    assert {m["entry"] for r in got for m in r["matches"]} == set(PHOTOS)  # type: ignore[attr-defined]
+    assert compact(store, index)
+    assert Matcher(store, ["media"]).indexes[0].delta is None
+    assert _matches(store, queries) == got

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx2 as httpx
@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from conftest import BUNDLED_REFDATA
 from helpers import free_port, invoke
-from vigil.lists import Record, Signal, import_records, revoke
+from vigil.lists import Record, Signal, import_records, revoke, segments
 from vigil.serve import Role, ServeSettings, create_app, create_key, list_keys, revoke_key
 from vigil.store import Store
 
@@ -93,6 +93,39 @@ def test_a_list_imported_while_serving_is_seen_without_a_restart(
     assert [(m["list"], m["entry"]) for m in found] == [("fresh", "n1")]
     revoke(store, "fresh", ["n1"])  # a revocation stops matching at once
     assert client.get("/v1/lookup", params=params, headers=_auth(keys[Role.MATCHER])).json()["matches"] == []
+
+
+def test_a_change_is_served_from_a_delta_and_compiled_whole_in_the_background(
+        service: tuple[TestClient, dict[Role, str], Store], monkeypatch: pytest.MonkeyPatch) -> None:
+    client, keys, store = service
+    monkeypatch.setattr(segments, "_MERGE_MIN", 3)  # a delta of three entries is due to be compiled whole
+
+    def matched(md5: str) -> list[str]:
+        got = client.get("/v1/lookup", params={"signal_type": "md5", "signal": md5, "list": "known"},
+                         headers=_auth(keys[Role.MATCHER]))
+        return [m["entry"] for m in got.json()["matches"]]
+
+    def until(check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 20
+        while not check():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    cached = store.cache_dir
+    assert matched(MD5) == ["e1"] and (cached / "list-1-v1" / "meta.json").is_file()
+    import_records(store, "known", [Record("e3", [Signal.of("md5", "03" * 16)])], action="add")
+    until(lambda: matched("03" * 16) == ["e3"])
+    assert (cached / "list-1-v2-from1").is_dir() and not (cached / "list-1-v2").exists()  # a delta, no rebuild
+    (index,) = client.app.state.service.lists.matcher(["known"]).indexes  # type: ignore[attr-defined]
+    assert index.delta is not None and index.delta.entries == 1 and not index.merge_due
+    import_records(store, "known", [Record(f"e{n}", [Signal.of("md5", f"{n:02d}" * 16)]) for n in (4, 5)],
+                   action="add")
+    until(lambda: matched("05" * 16) == ["e5"])
+    # Three entries since the whole one: compiled whole on a worker's background thread, then taken up.
+    until(lambda: matched(MD5) == ["e1"] and client.app.state.service.lists.matcher(  # type: ignore[attr-defined]
+        ["known"]).indexes[0].delta is None)
+    assert [p.name for p in cached.glob("list-*")] == ["list-1-v3"]
+    assert [matched(f"{n:02d}" * 16) for n in (3, 4, 5)] == [["e3"], ["e4"], ["e5"]]
 
 
 def test_health_needs_no_key_and_every_other_route_does(service: tuple[TestClient, dict[Role, str], Store]) -> None:

@@ -89,9 +89,10 @@ def import_command(
 
 
 def _compile(store: Store, list_name: str) -> None:
-    """Compile the list's match index now, so the first match does not wait for it."""
+    """Compile the list's match index now, so the first match does not wait for it: what changed, when
+    the list was compiled before and the change is small beside it (lists.segments), else all of it."""
     from ..lists import catalog
-    from ..lists.compiled import load_compiled
+    from ..lists.segments import compact, load_index
 
     with store.connect() as conn:
         info = catalog.get_list(conn, list_name)
@@ -99,7 +100,9 @@ def _compile(store: Store, list_name: str) -> None:
         from rich.console import Console
 
         Console(stderr=True).print(f"compiling the match index of {list_name} …", end="\r")
-    load_compiled(store, info.id, info.content_version)
+    index = load_index(store, info.id, info.content_version)
+    if index.merge_due:
+        compact(store, index)
 
 
 @app.command("add-media")

@@ -1,10 +1,11 @@
 """A list compiled for matching: exact digests, a PDQ range index and a vPDQ frame index,
-cached on disk and memory-mapped, so a process answers its first query in moments.
+saved in a folder and memory-mapped, so a process answers its first query in moments.
 
-The cache is keyed by the list's ``content_version`` (bumped when a matchable signal is
-added or changed). Revocation does not bump it: revoked entries stay in the compiled
-arrays and are dropped when a match is resolved against the store, so they stop
-matching at once without a rebuild.
+A compiled list is either the whole list at a ``content_version`` (bumped when a matchable signal is
+added or changed), or a delta: the entries changed since a whole one was compiled
+(``vigil.lists.segments`` keeps both in the cache and decides which to build). Revocation does not bump
+the version: revoked entries stay in the compiled arrays and are dropped when a match is resolved
+against the store, so they stop matching at once without compiling anything.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, select
 
 from ..errors import CacheUnreadable, IndexCorrupt, UsageError
 from ..index.exact import ExactIndex
@@ -35,10 +36,13 @@ from ..store.schema import entries
 from ..store.windows import WindowArrays, unpack
 from .windows import window_of
 
-__all__ = ["ByTag", "CompiledList", "compile_list", "load_compiled", "CACHE_FORMAT"]
+__all__ = ["ByTag", "CompiledList", "compile_list", "load_folder", "save_folder", "CACHE_FORMAT"]
 
-CACHE_FORMAT = 3  # 3: photo windows' rows by entry; 2: a PDQ row's window packed in its tag (1: labels as text)
+# 4: entries counted, deltas; 3: photo windows' rows by entry; 2: a PDQ row's window packed in its tag
+# (1: labels as text)
+CACHE_FORMAT = 4
 _BATCH = 20_000
+_CHUNK = 900  # pks a query names (SQLite allows 999 parameters in old builds)
 
 # A PDQ row's tag says what the row's hash is of, in one uint64 (no label text: a list from media has
 # a label for nearly every window, as many as it has rows). 0: the media's own hash. Otherwise the top
@@ -93,6 +97,11 @@ def _tag_window(tag: int) -> tuple[int, Window] | None:
 class CompiledList:
     list_id: int
     version: int
+    entries: int = 0  # how many entries were compiled (revoked ones too)
+    # A delta: the version of the whole compiled list it goes with, and the entries it holds (sorted pks),
+    # whose rows in that one are out of date. None and empty for a whole list.
+    since: int | None = None
+    covers: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     exact: dict[str, ExactIndex] = field(default_factory=dict)
     exact_pk: dict[str, np.ndarray] = field(default_factory=dict)  # per type: input row -> entry pk
     pdq: PdqIndex | None = None
@@ -320,33 +329,48 @@ def _bits(hexes: list[str]) -> np.ndarray:
     return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32).copy()
 
 
-def compile_list(store: Store, list_id: int, version: int,
-                 on_rows: Callable[[int], None] | None = None) -> CompiledList:
-    """Read every entry of a list (revoked ones too: see the module docstring) and compile it."""
+def compile_list(store: Store, list_id: int, version: int, *, since: int | None = None,
+                 pks: np.ndarray | None = None, on_rows: Callable[[int], None] | None = None) -> CompiledList:
+    """Compile every entry of a list (revoked ones too: see the module docstring), or, given ``pks``
+    (sorted), those entries only: the delta since version ``since``."""
     builder = _Builder()
-    last = -1
+    count = 0
     with store.connect() as conn:
-        while True:
-            rows = conn.execute(select(entries.c.pk, entries.c.signals, entries.c.windows).where(
-                entries.c.list_id == list_id, entries.c.pk > last).order_by(entries.c.pk).limit(_BATCH)).all()
-            if not rows:
-                break
+        for rows in _rows(conn, list_id, pks):
             for pk, signals, windows in rows:
                 builder.add(pk, orjson.loads(signals), windows)
             builder.consolidate()
-            last = rows[-1][0]
+            count += len(rows)
             if on_rows is not None:
                 on_rows(len(rows))
-    return builder.finish(list_id, version)
+    out = builder.finish(list_id, version)
+    out.entries = count
+    if pks is not None:
+        out.since, out.covers = since, np.asarray(pks, np.int64)
+    return out
+
+
+def _rows(conn: Connection, list_id: int, pks: np.ndarray | None) -> Iterator[Sequence[Row[Any, Any, Any]]]:
+    columns = (entries.c.pk, entries.c.signals, entries.c.windows)
+    if pks is not None:
+        for start in range(0, len(pks), _CHUNK):
+            chunk = [int(pk) for pk in pks[start:start + _CHUNK]]
+            yield conn.execute(select(*columns).where(entries.c.pk.in_(chunk)).order_by(entries.c.pk)).all()
+        return
+    last = -1
+    while True:
+        rows = conn.execute(select(*columns).where(entries.c.list_id == list_id, entries.c.pk > last)
+                            .order_by(entries.c.pk).limit(_BATCH)).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
 
 
 # ---- the on-disk cache -------------------------------------------------------------------------
 
-def _folder(store: Store, list_id: int, version: int) -> Path:
-    return store.cache_dir / f"list-{list_id}-v{version}"
-
-
-def _save(compiled: CompiledList, folder: Path) -> None:
+def save_folder(compiled: CompiledList, folder: Path) -> None:
+    """Save a compiled list in ``folder`` (written beside it, then renamed: never half there)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
     try:
@@ -363,9 +387,12 @@ def _save(compiled: CompiledList, folder: Path) -> None:
             for name in ("bits", "quality", "offsets", "index_frame", "frame_video"):
                 np.save(tmp / f"frames.{name}.npy", getattr(v, name))
             np.save(tmp / "video_pk.npy", compiled.video_pk)
+        if compiled.since is not None:
+            np.save(tmp / "covers.npy", compiled.covers)
         meta = {"format": CACHE_FORMAT, "list_id": compiled.list_id, "version": compiled.version,
                 "exact": sorted(compiled.exact), "pdq": compiled.pdq is not None,
                 "videos": compiled.videos is not None, "labels": compiled.labels,
+                "entries": compiled.entries, "since": compiled.since,
                 "has_windows": compiled.has_windows, "has_frame_windows": compiled.has_frame_windows}
         (tmp / "meta.json").write_text(json.dumps(meta))
         try:
@@ -378,13 +405,15 @@ def _save(compiled: CompiledList, folder: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load(folder: Path) -> CompiledList:
+def load_folder(folder: Path) -> CompiledList:
+    """A compiled list saved by ``save_folder``, memory-mapped (CacheUnreadable when it is not whole)."""
     try:
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("format") != CACHE_FORMAT:
             raise CacheUnreadable(f"index cache {folder} is of another format")
         out = CompiledList(meta["list_id"], meta["version"], labels=list(meta["labels"]),
-                           has_windows=bool(meta["has_windows"]), has_frame_windows=bool(meta["has_frame_windows"]))
+                           has_windows=bool(meta["has_windows"]), has_frame_windows=bool(meta["has_frame_windows"]),
+                           entries=int(meta["entries"]), since=meta["since"])
 
         def arr(name: str) -> np.ndarray:
             loaded: np.ndarray = np.load(folder / name, mmap_mode="r")
@@ -403,39 +432,8 @@ def _load(folder: Path) -> CompiledList:
                                      PdqIndex.load(folder / "frames"), arr("frames.index_frame.npy"),
                                      arr("frames.frame_video.npy"))
             out.video_pk = arr("video_pk.npy")
+        if out.since is not None:
+            out.covers = arr("covers.npy")
         return out
     except (OSError, ValueError, KeyError) as exc:
         raise CacheUnreadable(f"index cache {folder} is unreadable ({exc})") from exc
-
-
-def load_compiled(store: Store, list_id: int, version: int,
-                  on_build: Callable[[str], None] | None = None) -> CompiledList:
-    """The compiled list from the cache, building (and caching) it when missing or stale."""
-    folder = _folder(store, list_id, version)
-    if (folder / "meta.json").is_file():
-        try:
-            return _load(folder)
-        except IndexCorrupt:  # CacheUnreadable too
-            shutil.rmtree(folder, ignore_errors=True)  # a damaged cache is rebuilt, never trusted
-    if on_build is not None:
-        on_build("compiling")
-    compiled = compile_list(store, list_id, version)
-    try:
-        _save(compiled, folder)
-        _prune(store, list_id, keep=folder)
-    except OSError:
-        pass  # a read-only cache folder costs speed next time, not correctness
-    return compiled
-
-
-def _prune(store: Store, list_id: int, keep: Path) -> None:
-    for old in _stale(store, list_id, keep):
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _stale(store: Store, list_id: int, keep: Path) -> Iterator[Path]:
-    if not store.cache_dir.is_dir():
-        return
-    for path in store.cache_dir.glob(f"list-{list_id}-v*"):
-        if path != keep and ".tmp-" not in path.name:
-            yield path

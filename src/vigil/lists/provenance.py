@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from ..errors import StoreUnusable
 from ..store.schema import imports, lists
@@ -54,3 +54,7 @@ def record_action(conn: Connection, list_id: int, action: str, *, format: str | 
     if act.content_changed:
         values["content_version"] = lists.c.content_version + 1
     conn.execute(update(lists).where(lists.c.id == list_id).values(**values))
+    # Read after the update, which waited for any other change to this list to commit: versions follow
+    # the order changes commit in (lists.segments relies on it).
+    conn.execute(update(imports).where(imports.c.id == act.id).values(
+        version_after=select(lists.c.content_version).where(lists.c.id == list_id).scalar_subquery()))

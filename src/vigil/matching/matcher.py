@@ -2,8 +2,9 @@
 
 A query is whatever signals one file or one hash line gives: digests, PDQ hashes of
 the photo and of its variants (mirrored, rotated, borders trimmed), vPDQ frames of a
-video. Each list is searched through its compiled index (``vigil.index``); hits are
-resolved against the store, so a revoked entry never matches; a query that matches
+video. Each list is searched through its compiled index (``vigil.index``: the list compiled whole,
+and a delta of what changed since, ``vigil.lists.segments``); hits are resolved against the store,
+so a revoked entry never matches; a query that matches
 an allow-list (known benign media) has its other matches suppressed.
 """
 
@@ -20,7 +21,8 @@ from ..evidence.sources import display_path
 from ..hashing import FileResult
 from ..index.vpdq import VideoScore, score_candidates, unique_quality_frames
 from ..lists.catalog import ListInfo, ListKind, all_lists
-from ..lists.compiled import CompiledList, load_compiled
+from ..lists.compiled import CompiledList
+from ..lists.segments import ListIndex, hidden, load_index
 from ..signals import PDQ, SIGNALS, VPDQ, IndexKind
 from ..signals.agreement import FRAME_WINDOWS, PHOTO_WINDOWS, windows_agree
 from ..signals.guided import GUIDED_RADIUS, WindowProbe, confirm, find
@@ -137,7 +139,7 @@ def parse_hash_line(line: str) -> Query:
 
 @dataclass
 class _Hit:
-    list_pos: int
+    part: int  # which compiled part of which list (Matcher._parts)
     pk: int
     signal: str
     distance: int
@@ -164,18 +166,22 @@ class Matcher:
         if not known:
             raise UsageError("this database has no lists yet: import one with `vigil lists import FILE --list NAME`")
         self.lists: list[ListInfo] = known
-        self.compiled: list[CompiledList] = []
+        self.indexes: list[ListIndex] = []
         for info in known:
             def announce(what: str, name: str = info.name) -> None:
                 if on_compile is not None:
                     on_compile(name)
-            self.compiled.append(load_compiled(store, info.id, info.content_version, on_build=announce))
+            self.indexes.append(load_index(store, info.id, info.content_version, on_build=announce))
+        # Every compiled part of every list: (the list's position, the part, the entries whose rows in
+        # it are out of date, found instead in the list's delta).
+        self._parts: list[tuple[int, CompiledList, np.ndarray | None]] = [
+            (pos, comp, stale) for pos, index in enumerate(self.indexes) for comp, stale in index.segments()]
 
     @property
     def wants_windows(self) -> bool:
         """Whether some list holds derived windows (media-backed, of photos or of video frames):
         queries then bring theirs."""
-        return any(comp.has_windows or comp.has_frame_windows for comp in self.compiled)
+        return any(comp.has_windows or comp.has_frame_windows for _, comp, _ in self._parts)
 
     def match(self, query: Query) -> QueryResult:
         return self.match_many([query])[0]
@@ -183,11 +189,12 @@ class Matcher:
     def match_many(self, queries: Sequence[Query]) -> list[QueryResult]:
         queries = self._complete_windows(queries)
         hits: list[list[_Hit]] = [[] for _ in queries]
-        for pos, (info, comp) in enumerate(zip(self.lists, self.compiled, strict=True)):
-            self._exact(pos, comp, queries, hits)
-            self._pdq(pos, info, comp, queries, hits)
-            self._videos(pos, info, comp, queries, hits)
-            self._video_windows(pos, info, comp, queries, hits)
+        for part, (pos, comp, _) in enumerate(self._parts):
+            info = self.lists[pos]
+            self._exact(part, comp, queries, hits)
+            self._pdq(part, info, comp, queries, hits)
+            self._videos(part, info, comp, queries, hits)
+            self._video_windows(part, info, comp, queries, hits)
         return self._resolve(queries, hits)
 
     def _complete_windows(self, queries: Sequence[Query]) -> Sequence[Query]:
@@ -200,7 +207,8 @@ class Matcher:
         asked = [(i, v) for i in waiting for v in queries[i].pdq
                  if v.view.window is not None and v.quality >= WINDOW_MIN_QUALITY]
         near: set[int] = set()
-        for info, comp in zip(self.lists, self.compiled, strict=True):
+        for pos, comp, stale in self._parts:
+            info = self.lists[pos]
             if comp.pdq is None or not comp.has_windows or not asked:
                 continue
             bits = np.frombuffer(bytes.fromhex("".join(v.hash for _, v in asked)), dtype=np.uint8).reshape(-1, 32)
@@ -208,7 +216,8 @@ class Matcher:
             for q, row in zip(found.query.tolist(), found.row.tolist(), strict=True):
                 tag_no = int(comp.pdq_tag[row])
                 if (comp.windows[tag_no] is not None and comp.frame_windows[tag_no] is None
-                        and not 0 <= int(comp.pdq_quality[row]) < WINDOW_MIN_QUALITY):
+                        and not 0 <= int(comp.pdq_quality[row]) < WINDOW_MIN_QUALITY
+                        and not hidden(stale, int(comp.pdq_pk[row]))):
                     near.add(asked[q][0])
             asked = [(i, v) for i, v in asked if i not in near]
         out = list(queries)
@@ -223,7 +232,7 @@ class Matcher:
     # --- per signal -------------------------------------------------------------------------
 
     @staticmethod
-    def _exact(pos: int, comp: CompiledList, queries: Sequence[Query], hits: list[list[_Hit]]) -> None:
+    def _exact(part: int, comp: CompiledList, queries: Sequence[Query], hits: list[list[_Hit]]) -> None:
         for signal in SIGNALS.indexed_by(IndexKind.EXACT):  # in the registry's order: md5's hit is named first
             kind = signal.name
             index = comp.exact.get(kind)
@@ -235,10 +244,10 @@ class Matcher:
             found = index.lookup([value for _, value in asked])
             for (i, _), rows in zip(asked, found, strict=True):
                 for row in rows:
-                    hits[i].append(_Hit(pos, int(comp.exact_pk[kind][row]), kind, 0, ORIGINAL))
+                    hits[i].append(_Hit(part, int(comp.exact_pk[kind][row]), kind, 0, ORIGINAL))
 
     @staticmethod
-    def _pdq(pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
+    def _pdq(part: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
              hits: list[list[_Hit]]) -> None:
         if comp.pdq is None:
             return
@@ -276,7 +285,7 @@ class Matcher:
             if listed_window is not None:
                 windows.setdefault((i, pk), []).append((asked_pdq.view, listed_window, int(dist), comp.tags[tag_no]))
             else:
-                hits[i].append(_Hit(pos, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
+                hits[i].append(_Hit(part, pk, PDQ.name, int(dist), asked_pdq.view, comp.tags[tag_no] or None))
         finds: dict[int, int] = {}  # per query: listed photos tried by guided windows alone
         # Closest first, so that the cap on finding leaves out the least likely listed photos.
         for (i, pk), pairs in sorted(windows.items(), key=lambda item: min(p[2] for p in item[1])):
@@ -285,7 +294,7 @@ class Matcher:
             if probe is None:
                 if agree:
                     view, _, dist, label = min(pairs, key=lambda p: p[2])
-                    hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
+                    hits[i].append(_Hit(part, pk, PDQ.name, dist, view, label))
                 continue
             if not agree:
                 finds[i] = finds.get(i, 0) + 1
@@ -304,7 +313,7 @@ class Matcher:
             if made is not None:
                 view, dist = made
                 label = next(lbl for v, _, d, lbl in pairs if v == view and d == dist)
-                hits[i].append(_Hit(pos, pk, PDQ.name, dist, view, label))
+                hits[i].append(_Hit(part, pk, PDQ.name, dist, view, label))
 
     @staticmethod
     def _video_scores(info: ListInfo, comp: CompiledList, features: Sequence[VpdqFeature]) -> list[VideoScore]:
@@ -329,7 +338,7 @@ class Matcher:
         for v in q.vpdq_views:
             yield v.view, v.features
 
-    def _videos(self, pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
+    def _videos(self, part: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
                 hits: list[list[_Hit]]) -> None:
         for i, q in enumerate(queries):
             best: dict[int, tuple[VideoScore, View]] = {}  # listed video -> its best matching view
@@ -340,10 +349,10 @@ class Matcher:
                         if known is None or score.query_percent > known[0].query_percent:
                             best[score.video] = (score, view)
             for score, view in best.values():
-                hits[i].append(_Hit(pos, int(comp.video_pk[score.video]), VPDQ.name, score.best_distance,
+                hits[i].append(_Hit(part, int(comp.video_pk[score.video]), VPDQ.name, score.best_distance,
                                     view, None, score.query_percent, score.list_percent))
 
-    def _video_windows(self, pos: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
+    def _video_windows(self, part: int, info: ListInfo, comp: CompiledList, queries: Sequence[Query],
                        hits: list[list[_Hit]]) -> None:
         """A cropped copy of a video listed from media: a query frame matches a listed frame when two
         of its windows match windows of that frame and agree on the crop (as photos' windows do, where
@@ -388,7 +397,7 @@ class Matcher:
             list_percent = 100.0 * len(listed_frames) / max(self._listed_frames(comp, pk), len(listed_frames))
             enough = len(query_frames) >= min(2, len(frames_asked[i]))
             if enough and query_percent >= WINDOW_FRAMES_PERCENT and list_percent >= s.vpdq_list_percent:
-                hits[i].append(_Hit(pos, pk, VPDQ.name, best[2], best[0], best[3], query_percent, list_percent))
+                hits[i].append(_Hit(part, pk, VPDQ.name, best[2], best[0], best[3], query_percent, list_percent))
 
     @staticmethod
     def _listed_frames(comp: CompiledList, pk: int) -> int:
@@ -408,9 +417,12 @@ class Matcher:
         list holds decide."""
         near = False
         query = Query("", vpdq=list(features), vpdq_views=list(views))
-        for info, comp in zip(self.lists, self.compiled, strict=True):
+        for pos, comp, stale in self._parts:
+            info = self.lists[pos]
             for _, asked in self._views(query):
                 for score in self._video_scores(info, comp, asked):
+                    if hidden(stale, int(comp.video_pk[score.video])):
+                        continue
                     if self._video_matches(info, score):
                         return False
                     near = near or score.query_percent > 0
@@ -436,13 +448,16 @@ class Matcher:
                 row = rows.get(h.pk)
                 if row is None or row[3]:
                     continue  # revoked (or deleted since the index was compiled): never a match
-                key = (h.list_pos, h.pk)
+                pos, _, stale = self._parts[h.part]
+                if hidden(stale, h.pk):
+                    continue  # the entry changed since: its rows in the list's delta are the ones that count
+                key = (pos, h.pk)
                 if key not in best or _rank(h) < _rank(best[key]):
                     best[key] = h
             result = QueryResult(query.label, error=query.error)
-            for h in sorted(best.values(), key=lambda h: (h.list_pos, h.distance, rows[h.pk][0])):
+            for (pos, _), h in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance, rows[kv[1].pk][0])):
                 entry_id, category, scheme, _ = rows[h.pk]
-                info = self.lists[h.list_pos]
+                info = self.lists[pos]
                 match = Match(info.name, entry_id, h.signal, h.distance, h.view.label, category, scheme,
                               h.derived, h.query_percent, h.list_percent)
                 (result.allowed if info.kind is ListKind.ALLOW else result.matches).append(match)

@@ -68,6 +68,8 @@ imports = Table(
     Column("unchanged", Integer, nullable=False, default=0),
     Column("revoked", Integer, nullable=False, default=0),
     Column("notes", Text, nullable=True),  # JSON: what was skipped on purpose, and why
+    # The list's content version once this change committed (lists.segments: what changed since an index).
+    Column("version_after", Integer, nullable=True),
 )
 
 entries = Table(
