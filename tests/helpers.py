@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,3 +106,35 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def vigil_serve(db: str, cache: Path, *, workers: int = 2, args: Sequence[str] = (),
+                log: Path | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The real `vigil serve` on a free port of 127.0.0.1, ready (its health route answers): the process
+    and its base URL; stopped with SIGTERM when the block ends. Its output goes to ``log`` if given."""
+    import httpx2 as httpx
+
+    port = free_port()
+    env = {**os.environ, "VIGIL_CACHE": str(cache)}
+    with open(log or os.devnull, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "vigil", "serve", "--port", str(port), "--db", db,
+                                 "--workers", str(workers), *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
+                        break
+                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+            yield proc, base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+

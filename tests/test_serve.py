@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import BUNDLED_REFDATA
-from helpers import free_port, invoke
+from helpers import invoke, vigil_serve
 from vigil.lists import Record, Signal, import_records, revoke, segments
 from vigil.serve import Role, ServeSettings, create_app, create_key, list_keys, revoke_key
 from vigil.store import Store
@@ -290,21 +288,8 @@ def test_the_real_command_serves_on_loopback(tmp_path: Path) -> None:
     _listed(store)
     _, key = create_key(store, "gate", "matcher")
     store.close()
-    port = free_port()
-    env = {**os.environ, "VIGIL_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "vigil", "serve", "--port", str(port), "--db", db, "--workers", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
+    log = tmp_path / "serve.log"
+    with vigil_serve(db, tmp_path / "cache", log=log) as (_, base):
         got = httpx.get(f"{base}/v1/lookup", params={"signal_type": "pdq", "signal": PDQ_NEAR},
                         headers=_auth(key), timeout=10)
         assert got.status_code == 200 and got.json()["matches"][0]["entry"] == "e1"
@@ -317,9 +302,7 @@ def test_the_real_command_serves_on_loopback(tmp_path: Path) -> None:
         text = httpx.get(f"{base}/metrics", headers=_auth(key), timeout=10).text
         assert 'vigil_lookups_total{result="unmatched"} 6.0' in text
         assert 'vigil_lookups_total{result="matched"} 1.0' in text
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
+    out = log.read_bytes()
     assert key.encode() not in out  # keys are never logged
     lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
     assert any(line.get("route") == "/v1/lookup" and line.get("status") == 200 for line in lines)  # structured

@@ -8,18 +8,16 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
 import psutil
 import pytest
 
-from helpers import free_port
+from helpers import free_port, vigil_serve
 from vigil.lists import Record, Signal, import_records
 from vigil.serve import create_key
 from vigil.store import Store
@@ -28,31 +26,6 @@ PDQ_A = "f" * 64
 PDQ_NEAR = "0" * 5 + "f" * 59
 UNLISTED = "0" * 64
 
-
-
-@contextlib.contextmanager
-def _serving(db: str, tmp_path: Path, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    env = {**os.environ, "VIGIL_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "vigil", "serve", "--port", str(port), "--db", db,
-                             "--workers", str(workers), "--rate", "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
-                    break
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
-        yield proc, base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _workers(proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
@@ -77,7 +50,7 @@ def test_a_worker_killed_under_load_is_replaced_and_the_others_keep_answering(tm
     import_records(store, "known", [Record("e1", [Signal.of("pdq", PDQ_A)])], action="add")
     _, key = create_key(store, "gate", "matcher")
     store.close()
-    with _serving(db, tmp_path, workers=2) as (proc, base):
+    with vigil_serve(db, tmp_path / "cache", workers=2, args=["--rate", "0"]) as (proc, base):
         deadline = time.monotonic() + 30
         while len(_workers(proc)) < 2:
             assert time.monotonic() < deadline
@@ -202,7 +175,7 @@ def test_postgresql_going_away_gives_503s_and_the_service_recovers_without_a_res
         import_records(store, "known", [Record("e1", [Signal.of("pdq", PDQ_A)])], action="add")
         _, key = create_key(store, "gate", "matcher")
         store.close()
-        with _serving(db, tmp_path, workers=1) as (_, base):
+        with vigil_serve(db, tmp_path / "cache", workers=1, args=["--rate", "0"]) as (_, base):
             assert _lookup(base, key, PDQ_NEAR).json()["matches"][0]["entry"] == "e1"
             proxy.stop()
             down = _lookup(base, key, PDQ_NEAR)

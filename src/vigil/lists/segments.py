@@ -72,10 +72,6 @@ class ListIndex:
             return False
         return self.delta.entries >= min(MERGE_AT, max(_MERGE_MIN, self.base.entries // 20))
 
-    @property
-    def nbytes(self) -> int:
-        return self.base.nbytes + (self.delta.nbytes if self.delta is not None else 0)
-
 
 def hidden(stale: np.ndarray | None, pk: int) -> bool:
     """Whether entry ``pk`` is among ``stale`` (sorted pks; ``ListIndex.segments``)."""

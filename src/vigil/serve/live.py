@@ -33,6 +33,8 @@ _log = logging.getLogger("vigil.serve")
 
 _KEPT = 16  # matchers for distinct list selections kept at once (most clients name none or the same few)
 
+_RETRY_COMPACT = 600.0  # seconds before compiling a list whole again when the last try left nothing cached
+
 _Versions = tuple[tuple[int, str, int, datetime], ...]
 
 
@@ -48,6 +50,7 @@ class LiveLists:
         self._matchers: dict[tuple[str, ...], Matcher] = {}
         self._building = False
         self._compacting = False
+        self._compact_after = 0.0  # monotonic time before which no compiling whole is tried
 
     def _read_versions(self) -> _Versions:
         with self.store.connect() as conn:
@@ -121,7 +124,7 @@ class LiveLists:
         another worker is at it, this one leaves it be and takes the result at a later glance)."""
         due = {i.list_id: i for i in self._indexes() if i.merge_due}
         with self._lock:
-            if not due or self._compacting:
+            if not due or self._compacting or time.monotonic() < self._compact_after:
                 return
             self._compacting = True
         threading.Thread(target=self._compact, args=(list(due.values()),), name="vigil-lists-compact",
@@ -131,12 +134,20 @@ class LiveLists:
         try:
             for index in due:
                 started = time.monotonic()
-                if compact(self.store, index):
-                    _log.info("compiled list %d whole at version %d (its delta had %d entries) in %.1f s",
-                              index.list_id, index.version, index.delta.entries if index.delta else 0,
-                              time.monotonic() - started)
-        except VigilError as exc:
+                if not compact(self.store, index):
+                    continue  # another worker is at it
+                if not whole_cached(self.store, index):  # compiled, but the cache would not keep it
+                    _log.error("list %d was compiled whole but could not be cached in %s: its delta goes on "
+                               "serving; trying again in %d s", index.list_id, self.store.cache_dir,
+                               _RETRY_COMPACT)
+                    self._compact_after = time.monotonic() + _RETRY_COMPACT
+                    continue
+                _log.info("compiled list %d whole at version %d (its delta had %d entries) in %.1f s",
+                          index.list_id, index.version, index.delta.entries if index.delta else 0,
+                          time.monotonic() - started)
+        except (VigilError, OSError) as exc:
             _log.error("could not compile a list whole (its delta goes on serving): %s", exc)
+            self._compact_after = time.monotonic() + _RETRY_COMPACT
         finally:
             with self._lock:
                 self._compacting = False

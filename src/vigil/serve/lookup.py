@@ -28,6 +28,11 @@ class SignalIn(BaseModel):
     value: str = Field(description="the hash as hex (vpdq: frame,quality,hex,timestamp)", max_length=300)
     quality: int | None = Field(None, ge=0, le=100, description="pdq: the hash's quality (default 100)")
 
+    @property
+    def kind(self) -> str:
+        """The type as matched (``type`` as given may be upper-case or padded)."""
+        return self.type.strip().lower()
+
 
 class LookupBatch(BaseModel):
     signals: list[SignalIn] = Field(description="the signals to look up, any mix of types")
@@ -65,7 +70,7 @@ class BatchOut(BaseModel):
 
 def to_query(signal: SignalIn) -> MatchQuery:
     """A match query of one signal, or InvalidValue (422) saying what is wrong with it."""
-    kind = signal.type.strip().lower()
+    kind = signal.kind
     value = signal.value.strip()
     if kind not in SIGNALS:
         raise InvalidValue(f"unknown signal type {signal.type!r} (want {SIGNALS.names_text()})")
@@ -105,7 +110,7 @@ def lookup_one(request: Request, signal_type: Annotated[str, Query(max_length=20
     one = SignalIn(type=signal_type, value=signal, quality=quality)
     query = to_query(one)
     result = service.lists.matcher(list_).match(query)
-    kind = one.type.strip().lower()
+    kind = one.kind
     service.metrics.looked_up([result])
     service.events.record("lookup", key.name, [({"type": kind, "value": query.label}, result)])
     return _json(_out(kind, query.label, result))
@@ -127,7 +132,7 @@ def lookup_many(request: Request, batch: LookupBatch) -> Response:
         except InvalidValue as exc:
             raise InvalidValue(f"signals[{n}]: {exc}") from None
     results = service.lists.matcher(batch.lists).match_many(queries)
-    kinds = [s.type.strip().lower() for s in batch.signals]
+    kinds = [s.kind for s in batch.signals]
     service.metrics.looked_up(results)
     service.events.record("lookup", key.name, [({"type": k, "value": q.label}, r)
                                                        for k, q, r in zip(kinds, queries, results, strict=True)
