@@ -164,8 +164,10 @@ async def hma_lookup_file(request: Request, banks: str | None = None) -> dict[st
 
     out: dict[str, Any] = {}
     for kind, value in _hashes(result).items():
-        found = await anyio.to_thread.run_sync(_lookup, service, key, kind, value, banks)
-        out[kind] = _by_bank(service, found)
+        def by_bank(kind: str = kind, value: str = value) -> dict[str, list[dict[str, Any]]]:
+            return _by_bank(service, _lookup(service, key, kind, value, banks))  # (reads the database: a thread)
+
+        out[kind] = await anyio.to_thread.run_sync(by_bank)
     return out
 
 

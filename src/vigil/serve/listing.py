@@ -12,11 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import InvalidValue
 from ..lists import export_list
-from ..lists.catalog import ListInfo, ListKind, all_lists, create_list, describe_list, page_records, revoke
+from ..lists.catalog import ListInfo, ListKind, all_lists, create_list, describe_list, get_list, page_records, revoke
 from ..lists.formats import get_format
+from ..store import Store
 from .access import require
 from .jobs import ImportRequest
 from .keys import Role
@@ -67,13 +69,19 @@ def lists_show(request: Request, name: str) -> dict[str, Any]:
     return _list(describe_list(service.store, name))
 
 
+def _exists(store: Store, name: str) -> None:
+    """NotFound (404) unless the list exists (without counting its entries: seconds at 10M)."""
+    with store.connect() as conn:
+        get_list(conn, name)
+
+
 @router.post("/v1/lists/{name}/import", status_code=202, summary="Import a list file (any format Vigil reads) "
              "as a background job; the body is the file")
 async def lists_import(request: Request, name: str, format: Annotated[str | None, Query(max_length=40)] = None,
                        signal: Annotated[str | None, Query(max_length=20)] = None,
                        replace: bool = False) -> dict[str, Any]:
     service, key = require(request, CURATING)
-    describe_list(service.store, name)  # 404 before the body is read
+    await run_in_threadpool(_exists, service.store, name)  # 404 before the body is read
     if format is not None:
         get_format(format)
     folder = tempfile.mkdtemp(prefix="vigil-import-")

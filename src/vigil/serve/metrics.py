@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -20,7 +21,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
-from ..lists.catalog import all_lists
+from ..errors import NotFound
+from ..lists.catalog import all_lists, describe_list
 from ..matching import QueryResult
 from ..store import Store
 from ..store.schema import service_jobs
@@ -37,14 +39,24 @@ class _Database:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Each list's counts as of its last change: counting is a pass over the list's entries (seconds at
+        # 10M), and a list's row is stamped by every change to it (imports and revocations alike).
+        self._counted: dict[int, tuple[datetime, int, int]] = {}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         entries = GaugeMetricFamily("vigil_list_entries", "Entries of each list", labels=["list", "state"])
         versions = GaugeMetricFamily("vigil_list_version", "Content version of each list (bumped by imports)",
                                      labels=["list"])
-        for info in all_lists(self.store):
-            entries.add_metric([info.name, "active"], info.active)
-            entries.add_metric([info.name, "revoked"], info.revoked)
+        for info in all_lists(self.store, with_counts=False):
+            known = self._counted.get(info.id)
+            if known is None or known[0] != info.updated_at:
+                try:
+                    counted = describe_list(self.store, info.name)
+                except NotFound:
+                    continue  # deleted since
+                known = self._counted[info.id] = (info.updated_at, counted.active, counted.revoked)
+            entries.add_metric([info.name, "active"], known[1])
+            entries.add_metric([info.name, "revoked"], known[2])
             versions.add_metric([info.name], info.content_version)
         jobs = GaugeMetricFamily("vigil_import_jobs", "Import jobs by state", labels=["state"])
         with self.store.connect() as conn:
