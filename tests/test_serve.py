@@ -4,6 +4,7 @@ FastAPI's test client), and once as the real `vigil serve` command on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -414,6 +415,11 @@ def test_a_list_created_and_imported_over_http_is_matched(service: tuple[TestCli
     job = _wait_job(client, curator, started.json()["job"])
     assert job["state"] == "done", job
     assert job["list"] == "ncmec" and job["entries"] > 0 and job["bytes_done"] == job["bytes_total"] == len(body)
+    result = job["result"]  # what `vigil lists import --json` prints
+    assert set(result) == {"list", "import", "format", "sha256", "records", "added", "updated", "unchanged",
+                           "revoked", "skipped"}
+    assert (result["list"], result["format"], result["records"]) == ("ncmec", "ncmec", job["entries"])
+    assert result["sha256"] == hashlib.sha256(body).hexdigest()
     page = client.get("/v1/lists/ncmec/entries", headers=_auth(matcher)).json()
     assert page["next"] is None and len(page["entries"]) == job["entries"]
     entry = next(e for e in page["entries"] if not e["revoked"])

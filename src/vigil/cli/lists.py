@@ -80,10 +80,7 @@ def import_command(
                              kind=_kind(allow), settings=settings, on_bytes=progress.advance)
     _compile(store, list_name)
     if json_out:
-        print(json.dumps({"list": result.list_name, "import": result.import_id, "format": result.format,
-                          "sha256": result.file_sha256, "records": result.records, "added": result.added,
-                          "updated": result.updated, "unchanged": result.unchanged, "revoked": result.revoked,
-                          "skipped": result.skipped}))
+        print(json.dumps(result.to_json()))
     else:
         print(result.summary())
 

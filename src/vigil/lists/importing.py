@@ -50,6 +50,12 @@ class ImportResult:
     skipped: dict[str, int] = field(default_factory=dict)
     content_changed: bool = False
 
+    def to_json(self) -> dict[str, object]:
+        """What ``vigil lists import --json`` prints and an import job's ``result`` holds."""
+        return {"list": self.list_name, "import": self.import_id, "format": self.format, "sha256": self.file_sha256,
+                "records": self.records, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "revoked": self.revoked, "skipped": self.skipped}
+
     def summary(self) -> str:
         parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged",
                  f"{self.revoked} revoked"]

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from sqlalchemy import select
 
 from ..errors import NotFound, UsageError
 from ..evidence.sources import display_path
@@ -30,7 +29,6 @@ from ..signals.variants import WINDOW_MIN_QUALITY
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature, parse_line
 from ..store import Store
-from ..store.schema import entries
 
 __all__ = [
     "PdqQuery", "Query", "Match", "QueryResult", "Matcher", "parse_hash_line", "iter_hash_queries",
@@ -435,11 +433,13 @@ class Matcher:
         rows: dict[int, tuple[str, str | None, str | None, bool]] = {}
         if pks:
             with self.store.connect() as conn:
+                mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
                 for start in range(0, len(pks), 5000):
                     chunk = pks[start:start + 5000]
-                    for r in conn.execute(select(entries.c.pk, entries.c.entry_id, entries.c.category,
-                                                 entries.c.category_scheme, entries.c.revoked)
-                                          .where(entries.c.pk.in_(chunk))):
+                    # Written out: SQLAlchemy's building of the query was two thirds of a lookup's read (measured).
+                    sql = ("SELECT pk, entry_id, category, category_scheme, revoked FROM entries "
+                           f"WHERE pk IN ({', '.join([mark] * len(chunk))})")
+                    for r in conn.exec_driver_sql(sql, tuple(chunk)):
                         rows[r.pk] = (r.entry_id, r.category, r.category_scheme, bool(r.revoked))
         results = []
         for query, per in zip(queries, hits, strict=True):

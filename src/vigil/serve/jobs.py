@@ -83,10 +83,7 @@ def _import_child(url: str, request: ImportRequest, messages: Any) -> None:  # p
         result = import_file(store, request.path, request.list_name, format=request.format,
                              signal=request.signal, replace=request.replace, source=request.source,
                              kind=request.kind, on_bytes=lambda n: messages.put(("bytes", n)))
-        messages.put(("done", {"format": result.format, "records": result.records, "added": result.added,
-                               "updated": result.updated, "unchanged": result.unchanged,
-                               "revoked": result.revoked, "skipped": result.skipped,
-                               "file_sha256": result.file_sha256}))
+        messages.put(("done", result.to_json()))
     except VigilError as exc:
         messages.put(("error", str(exc)))
     finally:
