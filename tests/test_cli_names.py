@@ -29,6 +29,7 @@ from vigil.media.limits import Limits
 from vigil.scan.audit import verify_case
 from vigil.scan.scanner import ScanOptions
 from vigil.serve import ServeSettings, create_key, revoke_key
+from vigil.serve.users import create_user, disable_user, enrol_totp, require_totp, set_password
 from vigil.signals import pdq
 
 PHOTO = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
@@ -56,6 +57,13 @@ FEEDS: dict[str, tuple[object, ...]] = {
     "keys create": (create_key,),
     "keys ls": (),
     "keys revoke": (revoke_key,),
+    "users": (),
+    "users create": (create_user,),
+    "users ls": (),
+    "users password": (set_password,),
+    "users totp": (enrol_totp,),
+    "users require-totp": (require_totp,),
+    "users disable": (disable_user,),
 }
 
 
@@ -91,6 +99,7 @@ NOT_LIBRARY_NAMES: dict[tuple[str, str], Why] = {
     ("lists import", "--setting"): Why(_SETTING),
     ("lists add-media", "--setting"): Why(_SETTING),
     ("lists set", "--setting"): Why(_SETTING),
+    ("users require-totp", "--off"): Why("require_totp(required=False): a switch reads as the exception it is"),
     ("serve", "--max-body-mb"): Why("ServeSettings.max_body_bytes, given in MiB: nobody types a body limit in bytes"),
     ("scan", "--archive-depth"): Why("ArchiveLimits.max_depth: among the scan's limits, --max-depth would not "
                                      "say that archives in archives are what is deep"),

@@ -6,6 +6,7 @@
     │   │   └── MalformedSignal  a signal value not of its type                 exit 2  HTTP 422
     │   ├── NotFound           a named thing (a list) does not exist           exit 2  HTTP 404
     │   ├── NotAuthenticated   no API key, or one the service does not know    exit 2  HTTP 401
+    │   │   └── SecondFactorNeeded  a sign-in that needs its one-time code       exit 2  HTTP 401
     │   ├── NotPermitted       the key's role may not do this                  exit 2  HTTP 403
     │   ├── BodyTooLarge       a request body over the service's limit         exit 2  HTTP 413
     │   └── RateLimited        a key asked more often than its rate allows     exit 2  HTTP 429
@@ -59,6 +60,7 @@ __all__ = [
     "MalformedSignal",
     "NotFound",
     "NotAuthenticated",
+    "SecondFactorNeeded",
     "NotPermitted",
     "BodyTooLarge",
     "RateLimited",
@@ -120,6 +122,10 @@ class NotAuthenticated(UsageError):
     """A service request without an API key, or with one the service does not know (or has revoked)."""
 
     http_status = 401
+
+
+class SecondFactorNeeded(NotAuthenticated):
+    """A sign-in whose password was right but which needs the person's one-time code (TOTP) too."""
 
 
 class NotPermitted(UsageError):

@@ -8,7 +8,7 @@ import typer
 
 from .. import __version__
 from ..errors import VigilError
-from . import case, demo, keys, lists, match, scan, serve
+from . import case, demo, keys, lists, match, scan, serve, users
 from . import hash as hash_cmd
 
 __all__ = ["app", "main"]
@@ -28,6 +28,7 @@ app.add_typer(case.app, name="case")
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 
 
 def _version(value: bool) -> None:

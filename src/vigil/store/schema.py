@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs", "match_events"]
+__all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs", "match_events", "users"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -142,3 +142,20 @@ match_events = Table(
     Column("metadata", Text, nullable=True),  # JSON object the client sent
 )
 Index("ix_match_events_list_name_entry_id", match_events.c.list_name, match_events.c.entry_id)
+
+# The people who sign in to the review desk (``vigil.serve.users``; branch "serve"): argon2id hashes only.
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # reviewer, admin
+    Column("password_hash", String(200), nullable=False),  # argon2id, with its parameters and salt
+    Column("totp_secret", String(64), nullable=True),  # base32, once enrolled
+    Column("totp_required", Boolean, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # the 30-second step of the last code used
+    Column("failures", Integer, nullable=False),  # failed sign-ins since the last good one
+    Column("locked_until", DateTime(timezone=True), nullable=True),  # no try is heard before this
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("last_sign_in_at", DateTime(timezone=True), nullable=True),
+)
