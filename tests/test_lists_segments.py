@@ -8,7 +8,9 @@ Runs on SQLite and, when VIGIL_TEST_POSTGRES_URL is set, on PostgreSQL (the ``st
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +75,19 @@ def test_a_change_is_compiled_as_a_delta_and_matches_as_it_is_now(store: Store) 
     assert again.delta is None and again.version == v
     assert found(store, lines) == expected
     assert folders(store) == [f"list-1-v{v}"]
+
+
+def test_a_folder_left_half_written_is_removed_once_abandoned(store: Store) -> None:
+    import_records(store, "l", [rec(n) for n in range(20)])
+    found(store, [f"pdq {PDQ[0]}"])
+    old, young = store.cache_dir / "list-1-v2.tmp-abc", store.cache_dir / "list-1-v2.tmp-def"
+    for folder in (old, young):
+        folder.mkdir()
+        (folder / "pdq.npy").write_bytes(b"half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))  # a compile stopped two hours ago
+    import_records(store, "l", [rec(n) for n in range(20, 30)])
+    found(store, [f"pdq {PDQ[25]}"])  # compiles the delta, and prunes
+    assert not old.exists() and young.exists()  # (the young one may be another process's compile)
 
 
 def test_an_unchanged_or_metadata_only_import_compiles_nothing(store: Store) -> None:

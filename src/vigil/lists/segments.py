@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = ["ListIndex", "changed_since", "compact", "hidden", "load_index", "loa
 MERGE_AT = 100_000
 _MERGE_MIN = 1_000
 _CHUNK = 900  # import ids a query names
+_ABANDONED = 3600.0  # seconds after which a half-written cache folder is taken to be abandoned
 
 _NAME = re.compile(r"list-(\d+)-v(\d+)(?:-from(\d+))?")
 
@@ -224,10 +226,15 @@ def _whole_versions(store: Store, list_id: int, below: int | None = None) -> lis
 
 def _prune(store: Store, list_id: int, stale: Callable[[int, int | None], bool]) -> None:
     """Remove the cached indexes ``stale(version, since)`` names (a process that has one mapped keeps
-    reading it: the files go when it lets them go)."""
+    reading it: the files go when it lets them go), and folders left half-written by a process that
+    stopped while it compiled (an hour old: no compile takes that long)."""
     for path, version, since in list(_folders(store, list_id)):
         if stale(version, since):
             shutil.rmtree(path, ignore_errors=True)
+    for path in store.cache_dir.glob(f"list-{list_id}-v*.tmp-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - path.stat().st_mtime > _ABANDONED:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
