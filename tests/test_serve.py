@@ -131,7 +131,7 @@ def test_health_needs_no_key_and_every_other_route_does(service: tuple[TestClien
     client, _, _ = service
     assert client.get("/v1/health").json()["status"] == "ok"
     paths = client.get("/openapi.json").json()["paths"]  # every route the service declares
-    routes = [(method.upper(), path.replace("{name}", "known").replace("{job_id}", "1"))
+    routes = [(method.upper(), path.replace("{name}", "known").replace("{job_id}", "1").replace("{item_id}", "1"))
               for path, methods in paths.items() if path != "/v1/health" for method in methods]
     assert len(routes) >= 11
     for method, path in routes:
@@ -147,7 +147,10 @@ def test_every_route_against_every_role(service: tuple[TestClient, dict[Role, st
     client, keys, _ = service
     reading = {Role.MATCHER, Role.CURATOR, Role.ADMIN}
     curating = {Role.CURATOR, Role.ADMIN}
+    reviewing = {Role.REVIEWER, Role.ADMIN}
     photo = {"file": ("x.jpg", _photo_bytes())}
+    client.get("/v1/lookup?signal_type=md5&signal=" + MD5, headers=_auth(keys[Role.ADMIN]))  # review item 1
+    assert client.app.state.service.events.flush()  # type: ignore[attr-defined]
     # (method, path, json, raw body, files, roles allowed, status when allowed)
     calls: list[tuple[str, str, object, bytes | None, object, set[Role], int]] = [
         ("GET", "/v1/lookup?signal_type=md5&signal=" + MD5, None, None, None, reading, 200),
@@ -161,6 +164,10 @@ def test_every_route_against_every_role(service: tuple[TestClient, dict[Role, st
         ("POST", "/v1/lists/known/import?format=te", None, b"pdq " + b"0" * 64 + b"\n", None, curating, 202),
         ("GET", "/v1/jobs/1", None, None, None, curating, 200),
         ("POST", "/v1/lists/known/revoke", {"entries": ["e2"]}, None, None, curating, 200),
+        ("GET", "/v1/queue", None, None, None, reviewing, 200),
+        ("GET", "/v1/queue/1", None, None, None, reviewing, 200),
+        ("POST", "/v1/queue/1/claim", None, None, None, reviewing, 200),
+        ("POST", "/v1/queue/1/decision", {"decision": "escalate"}, None, None, reviewing, 200),
         ("GET", "/metrics", None, None, None, set(Role), 200),
         ("GET", "/status", None, None, None, set(Role), 200),
         ("GET", "/m/raw_lookup?signal_type=pdq&signal=" + PDQ_A, None, None, None, reading, 200),

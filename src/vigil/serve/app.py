@@ -28,6 +28,7 @@ from .live import LiveLists
 from .logs import log_as_json
 from .lookup import router as lookup_router
 from .metrics import CONTENT_TYPE, Metrics, RequestTimer
+from .review import router as review_router
 from .settings import ServeSettings
 from .upload import router as upload_router
 
@@ -100,7 +101,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
         service, _ = require(request, frozenset(Role))
         return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 
-    for router in (lookup_router, upload_router, listing_router, hma_router):
+    for router in (lookup_router, upload_router, listing_router, review_router, hma_router):
         app.include_router(router, responses=ERRORS)
     return app
 

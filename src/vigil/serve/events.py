@@ -1,6 +1,7 @@
 """Match events: every lookup or upload that matched is recorded (when, which key, which list and
 entry, distance, variant, the query's hashes, the client's content id and metadata); lookups that
-match nothing are only counted (``metrics``). The review desk works from these rows.
+match nothing are only counted (``metrics``). The review desk works from these rows: each is filed
+under the review item of the content that matched as it is written (``queue.file_events``).
 
 Rows are written by one writer thread per worker, in batches (at most ``flush_seconds`` after the
 answer went out, and at shutdown), not in the request: a write there waited for the database's write
@@ -24,6 +25,7 @@ from ..errors import VigilError
 from ..matching import QueryResult
 from ..store import Store
 from ..store.schema import match_events
+from .queue import file_events
 
 __all__ = ["EventWriter"]
 
@@ -80,6 +82,7 @@ class EventWriter:
                 return
         try:
             with self.store.begin() as conn:
+                file_events(conn, batch)  # each under its review item (the queue), in the same transaction
                 conn.execute(match_events.insert(), batch)
         except VigilError as exc:
             _log.error("could not record %d match events (will retry): %s", len(batch), exc)

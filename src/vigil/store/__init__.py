@@ -80,6 +80,9 @@ def default_db() -> str:
     return os.path.join(data_home, "vigil", "vigil.db")
 
 
+_WRITES = "vigil_writes"  # the execution option that marks a connection of Store.begin
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling skips BEGIN before SAVEPOINT and DDL, so a nested
     # block would commit early: Vigil emits BEGIN itself (SQLAlchemy's documented recipe).
@@ -94,7 +97,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A transaction of Store.begin takes the write lock at once (waiting for it as busy_timeout allows):
+    # one that read first and wrote later would fail at once, not wait, when another connection wrote
+    # in between (SQLite cannot move its snapshot forward). Reads take no lock.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN")
 
 
 def _sqlite_events(engine: Engine) -> None:
@@ -196,7 +202,7 @@ class Store:
     def begin(self) -> Iterator[Connection]:
         """A transaction: committed when the block ends, rolled back if it raises."""
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn, conn.execution_options(**{_WRITES: True}).begin():
                 yield conn
         except DBAPIError as exc:
             raise StoreUnusable(f"database error on {self.describe()}: {_one_line(exc)}") from exc

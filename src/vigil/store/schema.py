@@ -26,7 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs", "match_events", "users"]
+__all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs", "match_events", "users",
+           "review_items"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -140,6 +141,7 @@ match_events = Table(
     Column("query", Text, nullable=False),  # JSON: the query's hashes (a lookup's signal; an upload's signals)
     Column("content_id", String(200), nullable=True),  # the client's id for what it checked
     Column("metadata", Text, nullable=True),  # JSON object the client sent
+    Column("item_id", Integer, nullable=True, index=True),  # the review item it counts towards
 )
 Index("ix_match_events_list_name_entry_id", match_events.c.list_name, match_events.c.entry_id)
 
@@ -159,3 +161,24 @@ users = Table(
     Column("disabled_at", DateTime(timezone=True), nullable=True),
     Column("last_sign_in_at", DateTime(timezone=True), nullable=True),
 )
+
+# The review desk's queue (``vigil.serve.queue``): one item per content that matched (a thousand uploads
+# of one file are one item), in the order a reviewer takes them.
+review_items = Table(
+    "review_items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_key", String(200), nullable=False, unique=True),  # "sha256:…", "pdq:…": what matched
+    Column("state", String(12), nullable=False),  # pending, escalated, confirmed, rejected
+    Column("events", Integer, nullable=False),  # match events counted towards it
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("best_distance", Integer, nullable=False),
+    Column("category_order", String(200), nullable=False),  # the most severe category matched; "~": none
+    Column("claimed_by", String(200), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("note", Text, nullable=True),
+)
+Index("ix_review_items_queue", review_items.c.state,
+      review_items.c.category_order, review_items.c.best_distance, review_items.c.first_seen, review_items.c.id)

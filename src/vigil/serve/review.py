@@ -1,0 +1,53 @@
+"""The review desk's queue over HTTP (``reviewer`` keys, and ``admin``): ``GET /v1/queue`` (items in
+review order, paged by cursor), ``GET /v1/queue/{id}``, ``POST /v1/queue/{id}/claim`` and
+``POST /v1/queue/{id}/decision``. A key acts under its name: the name claims and decides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from .access import require
+from .keys import Role
+from .queue import OPEN, Decision, State, claim, decide, get_item, queue_page
+
+__all__ = ["REVIEWING", "DecisionIn", "item_claim", "item_decide", "item_show", "queue_index", "router"]
+
+router = APIRouter(tags=["review desk"])
+REVIEWING = frozenset({Role.REVIEWER})
+_MAX_ID = 2**31 - 1
+
+
+class DecisionIn(BaseModel):
+    decision: Decision = Field(description="confirm (it is the listed content), reject (a false positive) or "
+                               "escalate (for a senior reviewer)")
+    note: str | None = Field(None, max_length=10_000)
+
+
+@router.get("/v1/queue", summary="Review items in the order to take them: most severe category, closest, oldest")
+def queue_index(request: Request, state: Annotated[list[State] | None, Query()] = None,
+                after: Annotated[str | None, Query(max_length=400)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    service, _ = require(request, REVIEWING)
+    page = queue_page(service.store, state or OPEN, after=after, limit=limit)
+    return {"items": [i.to_json() for i in page.items], "next": page.next}
+
+
+@router.get("/v1/queue/{item_id}", summary="One review item, with what it matched")
+def item_show(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)]) -> dict[str, Any]:
+    service, _ = require(request, REVIEWING)
+    return get_item(service.store, item_id).to_json()
+
+
+@router.post("/v1/queue/{item_id}/claim", summary="Take an item for 15 minutes (others see it as taken)")
+def item_claim(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)]) -> dict[str, Any]:
+    service, key = require(request, REVIEWING)
+    return claim(service.store, item_id, key.name).to_json()
+
+
+@router.post("/v1/queue/{item_id}/decision", summary="Confirm, reject or escalate an item")
+def item_decide(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: DecisionIn) -> dict[str, Any]:
+    service, key = require(request, REVIEWING)
+    return decide(service.store, item_id, key.name, body.decision, body.note).to_json()
