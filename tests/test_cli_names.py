@@ -29,6 +29,7 @@ from vigil.media.limits import Limits
 from vigil.scan.audit import verify_case
 from vigil.scan.scanner import ScanOptions
 from vigil.serve import ServeSettings, create_key, revoke_key
+from vigil.serve.audit import export_entries, verify
 from vigil.serve.users import create_user, disable_user, enrol_totp, require_totp, set_password
 from vigil.signals import pdq
 
@@ -64,6 +65,9 @@ FEEDS: dict[str, tuple[object, ...]] = {
     "users totp": (enrol_totp,),
     "users require-totp": (require_totp,),
     "users disable": (disable_user,),
+    "audit": (),
+    "audit verify": (verify,),
+    "audit export": (export_entries,),
 }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from ..errors import InvalidValue, NotFound
 from ..store import Store
 from ..store.schema import api_keys
+from .audit import record
 
 __all__ = ["ApiKey", "Role", "check_key", "create_key", "key_digest", "list_keys", "revoke_key"]
 
@@ -76,6 +77,7 @@ def create_key(store: Store, name: str, role: Role | str) -> tuple[ApiKey, str]:
         key_id = conn.execute(api_keys.insert().values(
             name=name, role=role.value, key_sha256=key_digest(secret), prefix=secret[:_SHOWN], created_at=created,
             revoked_at=None).returning(api_keys.c.id)).scalar_one()
+        record(conn, "key_created", id=int(key_id), name=name, role=role.value, prefix=secret[:_SHOWN])
     return ApiKey(int(key_id), name, role, secret[:_SHOWN], created, None), secret
 
 
@@ -101,6 +103,8 @@ def revoke_key(store: Store, which: str) -> list[ApiKey]:
         when = datetime.now(UTC)
         conn.execute(update(api_keys).where(api_keys.c.id.in_([r._mapping["id"] for r in chosen]))
                      .values(revoked_at=when))
+        for r in chosen:
+            record(conn, "key_revoked", id=int(r._mapping["id"]), name=r._mapping["name"], prefix=r._mapping["prefix"])
     return [replace(_key(r), revoked_at=when) for r in chosen]
 
 

@@ -9,6 +9,7 @@ reviewer should take them: the most severe category first (categories sort as th
 an item for ``CLAIM_MINUTES`` (others then see it as taken; an abandoned claim runs out), and decides:
 **confirm** (it is the listed content), **reject** (a false positive) or **escalate** (for a senior
 reviewer: it stays in the queue, escalated). A decided item keeps counting the events that match it.
+Claims and decisions go into the audit log (``audit``) with the change they record.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, func, or_, select, tuple_, update
 from ..errors import InvalidValue, NotFound, UsageError
 from ..store import Store, as_utc
 from ..store.schema import match_events, review_items
+from .audit import record
 
 __all__ = ["CLAIM_MINUTES", "OPEN", "Decision", "Item", "ItemMatch", "QueuePage", "State", "claim", "content_key",
            "decide", "file_events", "get_item", "queue_page"]
@@ -237,6 +239,7 @@ def claim(store: Store, item_id: int, who: str, *, now: datetime | None = None,
         if not taken.rowcount:
             raise UsageError(f"item {item_id} is claimed by {item.claimed_by} until "
                              f"{item.claimed_until:%H:%M:%S} UTC" if item.claimed_until else f"item {item_id} is taken")
+        record(conn, "item_claimed", item=item_id, content=item.content_key, by=who, minutes=minutes)
         return _get(conn, item_id)
 
 
@@ -263,4 +266,6 @@ def decide(store: Store, item_id: int, who: str, decision: Decision | str, note:
                     claimed_until=None))
         if not done.rowcount:
             raise UsageError(f"item {item_id} is claimed by {item.claimed_by}: only they may decide it now")
+        record(conn, "item_decided", item=item_id, content=item.content_key, by=who, decision=chosen.value,
+               note=note, matches=[f"{m.list}/{m.entry}" for m in item.matches])
         return _get(conn, item_id)

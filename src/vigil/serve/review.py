@@ -1,6 +1,7 @@
 """The review desk's queue over HTTP (``reviewer`` keys, and ``admin``): ``GET /v1/queue`` (items in
 review order, paged by cursor), ``GET /v1/queue/{id}``, ``POST /v1/queue/{id}/claim`` and
-``POST /v1/queue/{id}/decision``. A key acts under its name: the name claims and decides."""
+``POST /v1/queue/{id}/decision``. A key acts under its name: the name claims and decides. And the audit
+log those go into: ``GET /v1/audit`` (admin keys)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from .access import require
+from .audit import audit_page, entry_json
 from .keys import Role
 from .queue import OPEN, Decision, State, claim, decide, get_item, queue_page
 
-__all__ = ["REVIEWING", "DecisionIn", "item_claim", "item_decide", "item_show", "queue_index", "router"]
+__all__ = ["REVIEWING", "DecisionIn", "audit_index", "item_claim", "item_decide", "item_show", "queue_index",
+           "router"]
 
 router = APIRouter(tags=["review desk"])
 REVIEWING = frozenset({Role.REVIEWER})
@@ -51,3 +54,12 @@ def item_claim(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)]
 def item_decide(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: DecisionIn) -> dict[str, Any]:
     service, key = require(request, REVIEWING)
     return decide(service.store, item_id, key.name, body.decision, body.note).to_json()
+
+
+@router.get("/v1/audit", summary="The audit log, oldest first (admin keys): sign-ins, decisions, people and keys")
+def audit_index(request: Request, after: Annotated[int, Query(ge=0, le=_MAX_ID)] = 0,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                event: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
+    service, _ = require(request, frozenset({Role.ADMIN}))
+    page = audit_page(service.store, after=after, limit=limit, event=event)
+    return {"entries": [entry_json(e) for e in page.entries], "next": page.next}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -24,6 +25,7 @@ from sqlalchemy import Connection, select, update
 from ..errors import InvalidValue, NotAuthenticated, NotFound, RateLimited, SecondFactorNeeded, UsageError
 from ..store import Store, as_utc
 from ..store.schema import users
+from .audit import record
 from .keys import Role
 
 __all__ = ["FIRST_DELAY", "FREE_TRIES", "LONGEST_DELAY", "PEOPLE_ROLES", "User", "create_user", "disable_user",
@@ -111,6 +113,7 @@ def create_user(store: Store, name: str, role: Role | str, password: str) -> Use
             name=name, role=role.value, password_hash=digest, totp_secret=None, totp_required=False,
             totp_last_step=None, failures=0, locked_until=None, created_at=_now(), disabled_at=None,
             last_sign_in_at=None))
+        record(conn, "user_created", name=name, role=role.value)
         return _user(_row(conn, name))
 
 
@@ -125,35 +128,36 @@ def list_users(store: Store) -> list[User]:
         return [_user(r) for r in conn.execute(select(users).order_by(users.c.id))]
 
 
-def _change(store: Store, name: str, **values: object) -> User:
+def _change(store: Store, name: str, event: str, audited: dict[str, object], **values: object) -> User:
     with store.begin() as conn:
         _row(conn, name)
         conn.execute(update(users).where(users.c.name == name).values(**values))
+        record(conn, event, name=name, **audited)
         return _user(_row(conn, name))
 
 
 def disable_user(store: Store, name: str) -> User:
     """The person may not sign in any more (the record stays)."""
-    return _change(store, name, disabled_at=_now())
+    return _change(store, name, "user_disabled", {}, disabled_at=_now())
 
 
 def set_password(store: Store, name: str, password: str) -> User:
     """A new password (an admin's reset also lifts a wait imposed by failed tries)."""
-    return _change(store, name, password_hash=_hasher.hash(_check_password(password)), failures=0,
-                   locked_until=None)
+    return _change(store, name, "password_set", {}, password_hash=_hasher.hash(_check_password(password)),
+                   failures=0, locked_until=None)
 
 
 def enrol_totp(store: Store, name: str) -> tuple[User, str]:
     """A new TOTP secret for the person (replacing any earlier one): (the user, the ``otpauth://`` URI
     an authenticator app reads, as text or a QR code). Codes are asked for from the next sign-in."""
     secret = pyotp.random_base32()
-    user = _change(store, name, totp_secret=secret, totp_last_step=None)
+    user = _change(store, name, "totp_enrolled", {}, totp_secret=secret, totp_last_step=None)
     return user, pyotp.TOTP(secret).provisioning_uri(name=user.name, issuer_name=_ISSUER)
 
 
 def require_totp(store: Store, name: str, required: bool = True) -> User:
     """Whether the person must give a code: one who has not enrolled cannot sign in until enrolled."""
-    return _change(store, name, totp_required=required)
+    return _change(store, name, "totp_required", {"required": required}, totp_required=required)
 
 
 def _delay(failures: int) -> timedelta:
@@ -173,45 +177,60 @@ def sign_in(store: Store, name: str, password: str, code: str | None = None, *,
     seconds to wait, after ``FREE_TRIES`` failures in a row.
     """
     now = now or _now()
+    given = name.strip()
+    problem: NotAuthenticated | RateLimited
     with store.begin() as conn:
-        row = conn.execute(select(users).where(users.c.name == name.strip())
-                           .with_for_update()).first() if name.strip() else None
+        row = conn.execute(select(users).where(users.c.name == given).with_for_update()).first() if given else None
         if row is None:
             _verify(_DECOY, password)
-            raise NotAuthenticated("wrong name or password")
-        m = row._mapping
-        locked = None if m["locked_until"] is None else as_utc(m["locked_until"])
-        if locked is not None and now < locked:
-            wait = (locked - now).total_seconds()
-            raise RateLimited(f"too many failed sign-ins: try again in {wait:.0f} s", retry_after=wait)
-        problem = None
-        if not _verify(str(m["password_hash"]), password):
             problem = NotAuthenticated("wrong name or password")
-        elif m["disabled_at"] is not None:
-            problem = NotAuthenticated(f"the user {m['name']!r} is disabled: ask an admin")
-        elif m["totp_required"] and m["totp_secret"] is None:
-            problem = NotAuthenticated("a one-time code is required and none is enrolled: ask an admin to enrol one")
-        elif m["totp_secret"] is not None:
-            if not code:
-                raise SecondFactorNeeded("give the one-time code from your authenticator app")  # not a failure
-            step = _code_step(str(m["totp_secret"]), code, now)
-            if step is None or (m["totp_last_step"] is not None and step <= int(m["totp_last_step"])):
-                problem = NotAuthenticated("wrong or already used one-time code")
-            else:
-                conn.execute(update(users).where(users.c.id == m["id"]).values(totp_last_step=step))
-        if problem is not None:
-            failures = int(m["failures"]) + 1
-            delay = _delay(failures)
-            conn.execute(update(users).where(users.c.id == m["id"]).values(
-                failures=failures, locked_until=now + delay if delay else None))
+            record(conn, "sign_in_failed", name=given[:100], reason="unknown name")
         else:
-            values: dict[str, object] = {"failures": 0, "locked_until": None, "last_sign_in_at": now}
-            if _hasher.check_needs_rehash(str(m["password_hash"])):
-                values["password_hash"] = _hasher.hash(password)
-            conn.execute(update(users).where(users.c.id == m["id"]).values(**values))
-            return _user(_row(conn, str(m["name"])))
-    assert problem is not None
-    raise problem  # after the failure is counted (committed)
+            found = _attempt(conn, row, password, code, now)
+            if isinstance(found, User):
+                return found
+            problem = found
+    raise problem  # after the failure is counted and audited (committed)
+
+
+def _attempt(conn: Connection, row: Any, password: str, code: str | None,
+             now: datetime) -> User | NotAuthenticated | RateLimited:
+    """Check one person's sign-in and write down how it went: the user, or the refusal to raise."""
+    m = row._mapping
+    name = str(m["name"])
+    locked = None if m["locked_until"] is None else as_utc(m["locked_until"])
+    if locked is not None and now < locked:
+        wait = (locked - now).total_seconds()
+        record(conn, "sign_in_refused", name=name, reason="waiting after failed tries", seconds=round(wait))
+        return RateLimited(f"too many failed sign-ins: try again in {wait:.0f} s", retry_after=wait)
+    problem = None
+    if not _verify(str(m["password_hash"]), password):
+        problem = NotAuthenticated("wrong name or password")
+    elif m["disabled_at"] is not None:
+        problem = NotAuthenticated(f"the user {name!r} is disabled: ask an admin")
+    elif m["totp_required"] and m["totp_secret"] is None:
+        problem = NotAuthenticated("a one-time code is required and none is enrolled: ask an admin to enrol one")
+    elif m["totp_secret"] is not None:
+        if not code:
+            raise SecondFactorNeeded("give the one-time code from your authenticator app")  # not a failure
+        step = _code_step(str(m["totp_secret"]), code, now)
+        if step is None or (m["totp_last_step"] is not None and step <= int(m["totp_last_step"])):
+            problem = NotAuthenticated("wrong or already used one-time code")
+        else:
+            conn.execute(update(users).where(users.c.id == m["id"]).values(totp_last_step=step))
+    if problem is not None:
+        failures = int(m["failures"]) + 1
+        delay = _delay(failures)
+        conn.execute(update(users).where(users.c.id == m["id"]).values(
+            failures=failures, locked_until=now + delay if delay else None))
+        record(conn, "sign_in_failed", name=name, reason=str(problem), failures=failures)
+        return problem
+    values: dict[str, object] = {"failures": 0, "locked_until": None, "last_sign_in_at": now}
+    if _hasher.check_needs_rehash(str(m["password_hash"])):
+        values["password_hash"] = _hasher.hash(password)
+    conn.execute(update(users).where(users.c.id == m["id"]).values(**values))
+    record(conn, "signed_in", name=name, second_factor=m["totp_secret"] is not None)
+    return _user(_row(conn, name))
 
 
 def _verify(digest: str, password: str) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 __all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs", "match_events", "users",
-           "review_items"]
+           "review_items", "audit"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -182,3 +182,15 @@ review_items = Table(
 )
 Index("ix_review_items_queue", review_items.c.state,
       review_items.c.category_order, review_items.c.best_distance, review_items.c.first_seen, review_items.c.id)
+
+# The service's audit log: a hash-chained, append-only custody log (``vigil.evidence.custody``, which
+# writes it with plain SQL and makes its triggers; ``vigil.serve.audit``).
+audit = Table(
+    "audit", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", Text, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("data", Text, nullable=False),  # JSON object
+    Column("prev", Text, nullable=False),  # the previous entry's hash
+    Column("hash", Text, nullable=False),  # sha256 of prev, seq, at, event, data
+)
