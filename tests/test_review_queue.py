@@ -119,7 +119,8 @@ def test_decisions_escalate_then_confirm_and_a_decided_item_stays_decided(store:
 def test_the_queue_over_http(store: Store) -> None:
     import_records(store, "known", [Record("e1", [Signal.of("md5", "ab" * 16)], "A1")], action="add")
     keys = {role: create_key(store, f"{role.value}-key", role)[1] for role in Role}
-    app = create_app(ServeSettings(rate=0, refresh_seconds=0, key_cache_seconds=0), store=store)
+    app = create_app(ServeSettings(rate=0, refresh_seconds=0, key_cache_seconds=0, two_person=("C9",), sla_hours=2),
+                     store=store)
     with TestClient(app, raise_server_exceptions=False) as client:
         def auth(role: Role) -> dict[str, str]:
             return {"Authorization": f"Bearer {keys[role]}"}
@@ -133,6 +134,8 @@ def test_the_queue_over_http(store: Store) -> None:
             "md5:" + "ab" * 16, 3, "pending", "A1", None)
         assert item["matches"] == [{"list": "known", "entry": "e1", "signal": "md5", "distance": 0,
                                     "variant": "original", "category": "A1", "count": 3}]
+        assert item["due"] == (datetime.fromisoformat(item["first_seen"]) + timedelta(hours=2)).isoformat()
+        assert item["overdue"] is False and item["first_confirmed_by"] is None
         url = f"/v1/queue/{item['id']}"
         assert client.post(url + "/claim", headers=auth(Role.REVIEWER)).json()["claimed_by"] == "reviewer-key"
         taken = client.post(url + "/decision", json={"decision": "confirm"}, headers=auth(Role.ADMIN))
@@ -146,3 +149,33 @@ def test_the_queue_over_http(store: Store) -> None:
         assert client.get("/v1/queue/99", headers=auth(Role.REVIEWER)).status_code == 404
         assert client.post(url + "/decision", json={"decision": "nope"}, headers=auth(Role.REVIEWER)).status_code == 422
         assert client.get("/v1/queue", params={"after": "xyz"}, headers=auth(Role.REVIEWER)).status_code == 422
+
+
+def test_two_people_confirm_the_categories_that_need_two(store: Store, events: EventWriter) -> None:
+    _lookup(events, "ab" * 32, _found("e1", category="A1"))
+    _lookup(events, "cd" * 32, _found("e2", category="B2"))
+    assert events.flush()
+    severe, other = queue_page(store).items
+    once = decide(store, severe.id, "ana", "confirm", now=T0, two_person={"A1"})
+    assert (once.state, once.first_confirmed_by, once.decided_by) == (State.PENDING, "ana", None)
+    with pytest.raises(UsageError, match="needs a second person"):
+        decide(store, severe.id, "ana", "confirm", now=T0, two_person={"A1"})
+    both = decide(store, severe.id, "bo", "confirm", now=T0, two_person={"A1"})
+    assert (both.state, both.first_confirmed_by, both.decided_by) == (State.CONFIRMED, "ana", "bo")
+    assert decide(store, other.id, "ana", "confirm", now=T0, two_person={"A1"}).state is State.CONFIRMED
+    from vigil.serve.audit import export_entries
+
+    assert [e.event for e in export_entries(store)] == ["item_confirmed_once", "item_decided", "item_decided"]
+
+
+def test_each_item_is_due_a_set_time_after_its_first_match(store: Store, events: EventWriter) -> None:
+    _lookup(events, "ab" * 32, _found("e1"))
+    assert events.flush()
+    (item,) = queue_page(store).items
+    due = item.first_seen + timedelta(hours=4)
+    assert item.to_json(4, now=due - timedelta(minutes=1))["overdue"] is False
+    late = item.to_json(4, now=due + timedelta(minutes=1))
+    assert (late["due"], late["overdue"]) == (due.isoformat(), True)
+    decided = decide(store, item.id, "ana", "reject")
+    assert decided.to_json(4, now=due + timedelta(days=1))["overdue"] is False  # decided: not late any more
+    assert "due" not in decided.to_json()

@@ -24,6 +24,10 @@ def serve_command(
                                "service (0: no limit)."),
     max_body_mb: int = typer.Option(64, "--max-body-mb", min=1, help="Largest request body (uploads, list "
                                     "files), in MiB."),
+    two_person: list[str] | None = typer.Option(None, "--two-person", help="A category whose review items two "
+                                                "people must confirm (repeatable: each category a use)."),
+    sla_hours: float = typer.Option(24.0, "--sla-hours", min=0.01, help="Hours within which a review item "
+                                    "should be decided (the queue shows when each is due)."),
     db: str | None = db_option(),
 ) -> None:
     """Run the HTTP match service until interrupted.
@@ -39,7 +43,8 @@ def serve_command(
     from .common import open_store
 
     settings = ServeSettings(database=db, workers=workers, rate=rate, burst=max(1, round(2 * rate)) if rate else 1,
-                             max_body_bytes=max_body_mb * 1024 * 1024, preload=True)
+                             max_body_bytes=max_body_mb * 1024 * 1024, preload=True,
+                             two_person=tuple(two_person or ()), sla_hours=sla_hours)
     open_store(db).close()  # migrated (and its errors said) once, before the workers start
     settings.to_env()
     # The workers count into files of one folder, which /metrics adds up (prometheus_client's multiprocess

@@ -8,7 +8,9 @@ reviewer should take them: the most severe category first (categories sort as th
 "1" before "2", "A1" before "B2"; none last), then the closest match, then the oldest. A reviewer claims
 an item for ``CLAIM_MINUTES`` (others then see it as taken; an abandoned claim runs out), and decides:
 **confirm** (it is the listed content), **reject** (a false positive) or **escalate** (for a senior
-reviewer: it stays in the queue, escalated). A decided item keeps counting the events that match it.
+reviewer: it stays in the queue, escalated). Items of the categories an admin names (the service's
+``two_person`` setting) are confirmed by two different people. Each item is due ``sla_hours`` after its
+first match. A decided item keeps counting the events that match it.
 Claims and decisions go into the audit log (``audit``) with the change they record.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -81,17 +83,28 @@ class Item:
     decided_by: str | None
     decided_at: datetime | None
     note: str | None
+    first_confirmed_by: str | None = None
     matches: list[ItemMatch] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def due(self, sla_hours: float) -> datetime:
+        """When the item should be decided by: ``sla_hours`` after its first match."""
+        return self.first_seen + timedelta(hours=sla_hours)
+
+    def to_json(self, sla_hours: float | None = None, now: datetime | None = None) -> dict[str, Any]:
+        """The item as the API gives it; with ``sla_hours``, when it is due and whether an open one is late."""
         def stamp(value: datetime | None) -> str | None:
             return None if value is None else value.isoformat()
 
+        timing: dict[str, Any] = {}
+        if sla_hours is not None:
+            due = self.due(sla_hours)
+            timing = {"due": stamp(due), "overdue": self.state in OPEN and (now or _now()) > due}
         return {"id": self.id, "content": self.content_key, "state": self.state.value, "count": self.events,
                 "first_seen": stamp(self.first_seen), "last_seen": stamp(self.last_seen),
                 "best_distance": self.best_distance, "category": self.category, "claimed_by": self.claimed_by,
                 "claimed_until": stamp(self.claimed_until), "decided_by": self.decided_by,
-                "decided_at": stamp(self.decided_at), "note": self.note,
+                "decided_at": stamp(self.decided_at), "note": self.note, "first_confirmed_by": self.first_confirmed_by,
+                **timing,
                 "matches": [{"list": m.list, "entry": m.entry, "signal": m.signal, "distance": m.distance,
                              "variant": m.variant, "category": m.category, "count": m.events} for m in self.matches]}
 
@@ -153,7 +166,7 @@ def _item(row: Any, matches: list[ItemMatch] | None = None) -> Item:
     category = None if m["category_order"] == _NO_CATEGORY else str(m["category_order"])
     return Item(int(m["id"]), str(m["content_key"]), State(m["state"]), int(m["events"]), as_utc(m["first_seen"]),
                 as_utc(m["last_seen"]), int(m["best_distance"]), category, m["claimed_by"], when("claimed_until"),
-                m["decided_by"], when("decided_at"), m["note"], matches or [])
+                m["decided_by"], when("decided_at"), m["note"], m["first_confirmed_by"], matches or [])
 
 
 def _matches(conn: Connection, item_ids: Sequence[int]) -> dict[int, list[ItemMatch]]:
@@ -244,9 +257,11 @@ def claim(store: Store, item_id: int, who: str, *, now: datetime | None = None,
 
 
 def decide(store: Store, item_id: int, who: str, decision: Decision | str, note: str | None = None, *,
-           now: datetime | None = None) -> Item:
+           now: datetime | None = None, two_person: Collection[str] = ()) -> Item:
     """Decide an open item (claimed by ``who``, or by nobody now). Escalated, it stays open for a senior
-    reviewer; confirmed or rejected, it leaves the queue."""
+    reviewer; confirmed or rejected, it leaves the queue. An item whose category is in ``two_person``
+    is confirmed by two different people: the first confirmation is noted and the item stays open
+    (unclaimed) for the second."""
     now = now or _now()
     try:
         chosen = Decision(str(decision))
@@ -259,13 +274,18 @@ def decide(store: Store, item_id: int, who: str, decision: Decision | str, note:
         item = _get(conn, item_id)
         if item.state not in OPEN:
             raise UsageError(f"item {item_id} is decided already ({item.state.value} by {item.decided_by})")
+        first = chosen is Decision.CONFIRM and item.category in two_person and item.first_confirmed_by is None
+        if chosen is Decision.CONFIRM and item.first_confirmed_by == who:
+            raise UsageError(f"item {item_id} needs a second person to confirm it ({who} confirmed it first)")
+        values: dict[str, Any] = ({"first_confirmed_by": who} if first else
+                                  {"state": _AFTER[chosen].value, "decided_by": who, "decided_at": now})
         done = conn.execute(update(review_items).where(
             r.id == item_id, r.state.in_([s.value for s in OPEN]),
             or_(r.claimed_by.is_(None), r.claimed_by == who, r.claimed_until <= now))
-            .values(state=_AFTER[chosen].value, decided_by=who, decided_at=now, note=note, claimed_by=None,
-                    claimed_until=None))
+            .values(note=note, claimed_by=None, claimed_until=None, **values))
         if not done.rowcount:
             raise UsageError(f"item {item_id} is claimed by {item.claimed_by}: only they may decide it now")
-        record(conn, "item_decided", item=item_id, content=item.content_key, by=who, decision=chosen.value,
-               note=note, matches=[f"{m.list}/{m.entry}" for m in item.matches])
+        record(conn, "item_confirmed_once" if first else "item_decided", item=item_id, content=item.content_key,
+               by=who, decision=chosen.value, note=note, first_confirmed_by=item.first_confirmed_by,
+               matches=[f"{m.list}/{m.entry}" for m in item.matches])
         return _get(conn, item_id)

@@ -35,25 +35,26 @@ def queue_index(request: Request, state: Annotated[list[State] | None, Query()] 
                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     service, _ = require(request, REVIEWING)
     page = queue_page(service.store, state or OPEN, after=after, limit=limit)
-    return {"items": [i.to_json() for i in page.items], "next": page.next}
+    return {"items": [i.to_json(service.settings.sla_hours) for i in page.items], "next": page.next}
 
 
 @router.get("/v1/queue/{item_id}", summary="One review item, with what it matched")
 def item_show(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)]) -> dict[str, Any]:
     service, _ = require(request, REVIEWING)
-    return get_item(service.store, item_id).to_json()
+    return get_item(service.store, item_id).to_json(service.settings.sla_hours)
 
 
 @router.post("/v1/queue/{item_id}/claim", summary="Take an item for 15 minutes (others see it as taken)")
 def item_claim(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)]) -> dict[str, Any]:
     service, key = require(request, REVIEWING)
-    return claim(service.store, item_id, key.name).to_json()
+    return claim(service.store, item_id, key.name).to_json(service.settings.sla_hours)
 
 
 @router.post("/v1/queue/{item_id}/decision", summary="Confirm, reject or escalate an item")
 def item_decide(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: DecisionIn) -> dict[str, Any]:
     service, key = require(request, REVIEWING)
-    return decide(service.store, item_id, key.name, body.decision, body.note).to_json()
+    item = decide(service.store, item_id, key.name, body.decision, body.note, two_person=service.settings.two_person)
+    return item.to_json(service.settings.sla_hours)
 
 
 @router.get("/v1/audit", summary="The audit log, oldest first (admin keys): sign-ins, decisions, people and keys")

@@ -26,6 +26,8 @@ class ServeSettings:
     refresh_seconds: float = 2.0  # how often a worker looks whether the lists changed
     key_cache_seconds: float = 5.0  # how long a checked key is trusted before it is looked up again
     preload: bool = False  # start the hashing processes at start-up, not at the first upload (vigil serve does)
+    two_person: tuple[str, ...] = ()  # categories whose review items two people must confirm
+    sla_hours: float = 24.0  # an item should be decided within this many hours of its first match
 
     def __post_init__(self) -> None:
         for name in ("workers", "max_body_bytes", "max_list_bytes", "max_batch", "burst"):
@@ -34,6 +36,9 @@ class ServeSettings:
         for name in ("rate", "refresh_seconds", "key_cache_seconds"):
             if getattr(self, name) < 0:
                 raise InvalidValue(f"{name} must not be negative")
+        if not self.sla_hours > 0:
+            raise InvalidValue("sla_hours must be more than 0")
+        object.__setattr__(self, "two_person", tuple(str(c).strip() for c in self.two_person if str(c).strip()))
 
     @property
     def rate_per_worker(self) -> float:

@@ -179,6 +179,7 @@ review_items = Table(
     Column("decided_by", String(200), nullable=True),
     Column("decided_at", DateTime(timezone=True), nullable=True),
     Column("note", Text, nullable=True),
+    Column("first_confirmed_by", String(200), nullable=True),  # the first of two (the two-person rule)
 )
 Index("ix_review_items_queue", review_items.c.state,
       review_items.c.category_order, review_items.c.best_distance, review_items.c.first_seen, review_items.c.id)
