@@ -179,3 +179,51 @@ def test_each_item_is_due_a_set_time_after_its_first_match(store: Store, events:
     decided = decide(store, item.id, "ana", "reject")
     assert decided.to_json(4, now=due + timedelta(days=1))["overdue"] is False  # decided: not late any more
     assert "due" not in decided.to_json()
+
+
+def test_a_decision_adds_the_content_to_a_list_so_the_next_copy_is_known(store: Store) -> None:
+    import_records(store, "known", [Record("e1", [Signal.of("md5", "ab" * 16)], "1"),
+                                    Record("e2", [Signal.of("md5", "cd" * 16)], "1")], action="add")
+    keys = {role: create_key(store, f"{role.value}-key", role)[1] for role in (Role.MATCHER, Role.REVIEWER)}
+    app = create_app(ServeSettings(rate=0, refresh_seconds=0, key_cache_seconds=0), store=store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        matcher = {"Authorization": f"Bearer {keys[Role.MATCHER]}"}
+        reviewer = {"Authorization": f"Bearer {keys[Role.REVIEWER]}"}
+
+        def lookup(md5: str) -> dict[str, object]:
+            got = client.get("/v1/lookup", params={"signal_type": "md5", "signal": md5}, headers=matcher).json()
+            assert isinstance(got, dict)
+            return got
+
+        lookup("ab" * 16)
+        lookup("cd" * 16)
+        assert client.app.state.service.events.flush()  # type: ignore[attr-defined]
+        first, second = client.get("/v1/queue", headers=reviewer).json()["items"]
+        # A list of the other kind is refused before anything is decided.
+        wrong = client.post(f"/v1/queue/{first['id']}/decision", json={"decision": "reject", "list": "known"},
+                            headers=reviewer)
+        assert wrong.status_code == 400 and "block list" in wrong.json()["error"]["message"]
+        assert client.get(f"/v1/queue/{first['id']}", headers=reviewer).json()["state"] == "pending"
+        escalate = client.post(f"/v1/queue/{first['id']}/decision", json={"decision": "escalate", "list": "x"},
+                               headers=reviewer)
+        assert escalate.status_code == 422
+        # Rejected onto an allow-list: the next lookup of the same hash is suppressed.
+        done = client.post(f"/v1/queue/{first['id']}/decision", json={"decision": "reject", "list": "benign"},
+                           headers=reviewer).json()
+        assert done["state"] == "rejected" and done["listed"] == {"list": "benign", "entry": first["content"]}
+        deadline = datetime.now(UTC) + timedelta(seconds=20)
+        while not lookup(first["content"][4:]).get("allowed"):
+            assert datetime.now(UTC) < deadline
+        again = lookup(first["content"][4:])
+        assert again["matches"] == [] and [m["list"] for m in again["suppressed"]] == ["known"]  # type: ignore[union-attr]
+        # Confirmed onto a block list of its own.
+        confirmed = client.post(f"/v1/queue/{second['id']}/decision", json={"decision": "confirm", "list": "ours"},
+                                headers=reviewer).json()
+        assert confirmed["listed"]["list"] == "ours"
+        while {m["list"] for m in lookup(second["content"][4:])["matches"]} != {"known", "ours"}:  # type: ignore[union-attr]
+            assert datetime.now(UTC) < deadline
+    from vigil.lists import describe_list
+    from vigil.serve.audit import export_entries
+
+    assert (describe_list(store, "benign").kind.value, describe_list(store, "ours").kind.value) == ("allow", "block")
+    assert [e.event for e in export_entries(store)][-2:] == ["item_decided", "item_listed"]

@@ -27,12 +27,15 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select, tuple_, update
 
 from ..errors import InvalidValue, NotFound, UsageError
+from ..lists import ListKind, Record, Signal, import_records
+from ..lists.catalog import find_list
 from ..store import Store, as_utc
 from ..store.schema import match_events, review_items
 from .audit import record
 
-__all__ = ["CLAIM_MINUTES", "OPEN", "Decision", "Item", "ItemMatch", "QueuePage", "State", "claim", "content_key",
-           "decide", "file_events", "get_item", "queue_page"]
+__all__ = ["CLAIM_MINUTES", "OPEN", "Decision", "Item", "ItemMatch", "QueuePage", "State", "add_content",
+           "check_list_for", "claim", "content_key", "content_signals", "decide", "file_events", "get_item",
+           "queue_page"]
 
 CLAIM_MINUTES = 15
 _NO_CATEGORY = "~"  # sorts after digits and letters: items without a category come last
@@ -289,3 +292,64 @@ def decide(store: Store, item_id: int, who: str, decision: Decision | str, note:
                by=who, decision=chosen.value, note=note, first_confirmed_by=item.first_confirmed_by,
                matches=[f"{m.list}/{m.entry}" for m in item.matches])
         return _get(conn, item_id)
+
+
+_LISTABLE = ("md5", "sha1", "sha256", "pdq")  # hashes a list entry of the content can hold
+
+
+def content_signals(store: Store, item_id: int) -> list[Signal]:
+    """The hashes of an item's content, as its first match event recorded them: an upload's digests and
+    PDQ, or the looked-up hash (a single vPDQ frame is not a video's hash: left out)."""
+    with store.connect() as conn:
+        text = conn.execute(select(match_events.c.query).where(match_events.c.item_id == item_id)
+                            .order_by(match_events.c.id).limit(1)).scalar_one_or_none()
+    if text is None:
+        return []
+    query = json.loads(text)
+    found: list[Signal] = []
+    if "type" in query and "value" in query:
+        if query["type"] in _LISTABLE:
+            found.append(Signal.of(str(query["type"]), str(query["value"])))
+        return found
+    for kind in _LISTABLE:
+        value = query.get(kind)
+        if isinstance(value, str):
+            found.append(Signal.of(kind, value))
+        elif isinstance(value, dict) and isinstance(value.get("hash"), str):
+            found.append(Signal.of(kind, value["hash"], value.get("quality")))
+    return found
+
+
+def check_list_for(decision: Decision | str, list_name: str | None, store: Store) -> ListKind | None:
+    """The kind of list a decision may add its content to (confirm: a block list; reject: an allow-list),
+    checked before deciding: InvalidValue for escalate, UsageError for a list of the other kind."""
+    if list_name is None:
+        return None
+    chosen = Decision(str(decision))
+    if chosen is Decision.ESCALATE:
+        raise InvalidValue("only confirm (a block list) or reject (an allow-list) adds the content to a list")
+    want = ListKind.BLOCK if chosen is Decision.CONFIRM else ListKind.ALLOW
+    with store.connect() as conn:
+        known = find_list(conn, list_name)
+    if known is not None and known.kind is not want:
+        raise UsageError(f"{list_name!r} is a{'n allow' if known.kind is ListKind.ALLOW else ' block'} list; "
+                         f"{chosen.value} adds to a{'n allow' if want is ListKind.ALLOW else ' block'} list")
+    return want
+
+
+def add_content(store: Store, item: Item, list_name: str, kind: ListKind, who: str) -> str:
+    """Add the item's content to a list (made if new, of ``kind``), as one entry named by its content;
+    returns the entry's id. The next copy then matches it directly (a block list), or has its matches
+    suppressed (an allow-list)."""
+    signals = content_signals(store, item.id)
+    if not signals:
+        raise UsageError(f"item {item.id} holds no hash a list can take")
+    category = item.category if kind is ListKind.BLOCK else None
+    with store.connect() as conn:
+        exists = find_list(conn, list_name) is not None
+    import_records(store, list_name, [Record(item.content_key, signals, category)], action="review",
+                   kind=None if exists else kind, source=None if exists else "review desk")
+    with store.begin() as conn:
+        record(conn, "item_listed", item=item.id, content=item.content_key, list=list_name, by=who,
+               signals=[s.type for s in signals])
+    return item.content_key

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from .access import require
 from .audit import audit_page, entry_json
 from .keys import Role
-from .queue import OPEN, Decision, State, claim, decide, get_item, queue_page
+from .queue import OPEN, Decision, State, add_content, check_list_for, claim, decide, get_item, queue_page
 
 __all__ = ["REVIEWING", "DecisionIn", "audit_index", "item_claim", "item_decide", "item_show", "queue_index",
            "router"]
@@ -27,6 +27,10 @@ class DecisionIn(BaseModel):
     decision: Decision = Field(description="confirm (it is the listed content), reject (a false positive) or "
                                "escalate (for a senior reviewer)")
     note: str | None = Field(None, max_length=10_000)
+    list: str | None = Field(None, min_length=1, max_length=200,
+                             description="confirm: add the content's hashes to this block list, so the next copy "
+                             "matches it directly; reject: to this allow-list, so the next lookup of it is "
+                             "suppressed (made if new)")
 
 
 @router.get("/v1/queue", summary="Review items in the order to take them: most severe category, closest, oldest")
@@ -53,8 +57,12 @@ def item_claim(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)]
 @router.post("/v1/queue/{item_id}/decision", summary="Confirm, reject or escalate an item")
 def item_decide(request: Request, item_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: DecisionIn) -> dict[str, Any]:
     service, key = require(request, REVIEWING)
+    kind = check_list_for(body.decision, body.list, service.store)  # before deciding: a wrong list changes nothing
     item = decide(service.store, item_id, key.name, body.decision, body.note, two_person=service.settings.two_person)
-    return item.to_json(service.settings.sla_hours)
+    out = item.to_json(service.settings.sla_hours)
+    if body.list is not None and kind is not None and item.state in (State.CONFIRMED, State.REJECTED):
+        out["listed"] = {"list": body.list, "entry": add_content(service.store, item, body.list, kind, key.name)}
+    return out
 
 
 @router.get("/v1/audit", summary="The audit log, oldest first (admin keys): sign-ins, decisions, people and keys")
