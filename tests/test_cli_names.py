@@ -31,6 +31,7 @@ from vigil.scan.scanner import ScanOptions
 from vigil.serve import ServeSettings, create_key, revoke_key
 from vigil.serve.audit import export_entries, verify
 from vigil.serve.users import create_user, disable_user, enrol_totp, require_totp, set_password
+from vigil.serve.webhooks import add_webhook, deliveries, remove_webhook, retry_delivery
 from vigil.signals import pdq
 
 PHOTO = BUNDLED_REFDATA / "pdq-images/bridge-mods/square-512x512.jpg"
@@ -68,6 +69,12 @@ FEEDS: dict[str, tuple[object, ...]] = {
     "audit": (),
     "audit verify": (verify,),
     "audit export": (export_entries,),
+    "webhooks": (),
+    "webhooks add": (add_webhook,),
+    "webhooks ls": (),
+    "webhooks remove": (remove_webhook,),
+    "webhooks deliveries": (deliveries,),
+    "webhooks retry": (retry_delivery,),
 }
 
 
@@ -103,6 +110,7 @@ NOT_LIBRARY_NAMES: dict[tuple[str, str], Why] = {
     ("lists import", "--setting"): Why(_SETTING),
     ("lists add-media", "--setting"): Why(_SETTING),
     ("lists set", "--setting"): Why(_SETTING),
+    ("webhooks add", "--event"): Why("repeatable, one event a use: together they are add_webhook's events"),
     ("users require-totp", "--off"): Why("require_totp(required=False): a switch reads as the exception it is"),
     ("serve", "--max-body-mb"): Why("ServeSettings.max_body_bytes, given in MiB: nobody types a body limit in bytes"),
     ("scan", "--archive-depth"): Why("ArchiveLimits.max_depth: among the scan's limits, --max-depth would not "

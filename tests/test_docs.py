@@ -58,7 +58,7 @@ def readme_options(readme: str, words: str) -> set[str]:
     if words.startswith("lists "):
         header = _between(readme, "| command | options", "\n")  # "each also takes `--db`"
         return _flags(header) | _flags(_between(readme, f"| `{words}` |", "\n"))
-    if words == "serve" or words.startswith(("keys ", "users ", "audit ")):
+    if words == "serve" or words.startswith(("keys ", "users ", "audit ", "webhooks ")):
         header = _between(readme, "| service command | options", "\n")  # "each also takes `--db`"
         return _flags(header) | _flags(_between(readme, f"| `{words}` |", "\n"))
     return set()

@@ -169,6 +169,7 @@ def test_every_route_against_every_role(service: tuple[TestClient, dict[Role, st
         ("POST", "/v1/queue/1/claim", None, None, None, reviewing, 200),
         ("POST", "/v1/queue/1/decision", {"decision": "escalate"}, None, None, reviewing, 200),
         ("GET", "/v1/audit", None, None, None, {Role.ADMIN}, 200),
+        ("GET", "/v1/webhooks/deliveries?state=dead", None, None, None, {Role.ADMIN}, 200),
         ("GET", "/metrics", None, None, None, set(Role), 200),
         ("GET", "/status", None, None, None, set(Role), 200),
         ("GET", "/m/raw_lookup?signal_type=pdq&signal=" + PDQ_A, None, None, None, reading, 200),

@@ -8,7 +8,7 @@ import typer
 
 from .. import __version__
 from ..errors import VigilError
-from . import audit, case, demo, keys, lists, match, scan, serve, users
+from . import audit, case, demo, keys, lists, match, scan, serve, users, webhooks
 from . import hash as hash_cmd
 
 __all__ = ["app", "main"]
@@ -30,6 +30,7 @@ app.command("serve")(serve.serve_command)
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 def _version(value: bool) -> None:

@@ -31,6 +31,7 @@ from .metrics import CONTENT_TYPE, Metrics, RequestTimer
 from .review import router as review_router
 from .settings import ServeSettings
 from .upload import router as upload_router
+from .webhooks import Deliverer
 
 __all__ = ["Service", "app_from_env", "create_app"]
 
@@ -46,6 +47,7 @@ class Service:
     metrics: Metrics
     events: EventWriter
     hasher: Hasher
+    webhooks: Deliverer
 
 
 def _service(settings: ServeSettings, store: Store | None) -> Service:
@@ -53,7 +55,8 @@ def _service(settings: ServeSettings, store: Store | None) -> Service:
     access = Access(store, rate=settings.rate_per_worker, burst=settings.burst,
                     key_cache_seconds=settings.key_cache_seconds)
     return Service(settings, store, access, LiveLists(store, settings.refresh_seconds), Jobs(store),
-                   Metrics(store), EventWriter(store), Hasher(max(1, (os.cpu_count() or 1) // settings.workers)))
+                   Metrics(store), EventWriter(store), Hasher(max(1, (os.cpu_count() or 1) // settings.workers)),
+                   Deliverer(store))
 
 
 def create_app(settings: ServeSettings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -71,6 +74,7 @@ def create_app(settings: ServeSettings | None = None, *, store: Store | None = N
         app.state.service.jobs.close()
         app.state.service.events.close()
         app.state.service.hasher.close()
+        app.state.service.webhooks.close()
 
     app = FastAPI(title="Vigil match service", version=__version__, lifespan=lifespan,
                   description="Look hashes and media up in the hash lists Vigil keeps. Every route but "

@@ -11,7 +11,8 @@ an item for ``CLAIM_MINUTES`` (others then see it as taken; an abandoned claim r
 reviewer: it stays in the queue, escalated). Items of the categories an admin names (the service's
 ``two_person`` setting) are confirmed by two different people. Each item is due ``sla_hours`` after its
 first match. A decided item keeps counting the events that match it.
-Claims and decisions go into the audit log (``audit``) with the change they record.
+Claims and decisions go into the audit log (``audit``) with the change they record, and decisions to the
+webhooks that want them (``webhooks``, an outbox in the same transaction).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..lists.catalog import find_list
 from ..store import Store, as_utc
 from ..store.schema import match_events, review_items
 from .audit import record
+from .webhooks import enqueue
 
 __all__ = ["CLAIM_MINUTES", "OPEN", "Decision", "Item", "ItemMatch", "QueuePage", "State", "add_content",
            "check_list_for", "claim", "content_key", "content_signals", "decide", "file_events", "get_item",
@@ -288,9 +290,12 @@ def decide(store: Store, item_id: int, who: str, decision: Decision | str, note:
             .values(note=note, claimed_by=None, claimed_until=None, **values))
         if not done.rowcount:
             raise UsageError(f"item {item_id} is claimed by {item.claimed_by}: only they may decide it now")
-        record(conn, "item_confirmed_once" if first else "item_decided", item=item_id, content=item.content_key,
-               by=who, decision=chosen.value, note=note, first_confirmed_by=item.first_confirmed_by,
-               matches=[f"{m.list}/{m.entry}" for m in item.matches])
+        event = "item_confirmed_once" if first else "item_decided"
+        told = {"item": item_id, "content": item.content_key, "by": who, "decision": chosen.value, "note": note,
+                "first_confirmed_by": item.first_confirmed_by, "category": item.category,
+                "matches": [f"{m.list}/{m.entry}" for m in item.matches]}
+        record(conn, event, **told)
+        enqueue(conn, event, told)  # the webhooks that want it: sent after this commits, at least once
         return _get(conn, item_id)
 
 
@@ -350,6 +355,8 @@ def add_content(store: Store, item: Item, list_name: str, kind: ListKind, who: s
     import_records(store, list_name, [Record(item.content_key, signals, category)], action="review",
                    kind=None if exists else kind, source=None if exists else "review desk")
     with store.begin() as conn:
-        record(conn, "item_listed", item=item.id, content=item.content_key, list=list_name, by=who,
-               signals=[s.type for s in signals])
+        told = {"item": item.id, "content": item.content_key, "list": list_name, "by": who,
+                "signals": [s.type for s in signals]}
+        record(conn, "item_listed", **told)
+        enqueue(conn, "item_listed", told)
     return item.content_key

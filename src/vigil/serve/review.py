@@ -1,7 +1,8 @@
 """The review desk's queue over HTTP (``reviewer`` keys, and ``admin``): ``GET /v1/queue`` (items in
 review order, paged by cursor), ``GET /v1/queue/{id}``, ``POST /v1/queue/{id}/claim`` and
 ``POST /v1/queue/{id}/decision``. A key acts under its name: the name claims and decides. And the audit
-log those go into: ``GET /v1/audit`` (admin keys)."""
+log those go into: ``GET /v1/audit``, and the webhooks' deliveries: ``GET /v1/webhooks/deliveries``
+(admin keys)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from .access import require
 from .audit import audit_page, entry_json
 from .keys import Role
 from .queue import OPEN, Decision, State, add_content, check_list_for, claim, decide, get_item, queue_page
+from .webhooks import deliveries
 
-__all__ = ["REVIEWING", "DecisionIn", "audit_index", "item_claim", "item_decide", "item_show", "queue_index",
-           "router"]
+__all__ = ["REVIEWING", "DecisionIn", "audit_index", "deliveries_index", "item_claim", "item_decide", "item_show",
+           "queue_index", "router"]
 
 router = APIRouter(tags=["review desk"])
 REVIEWING = frozenset({Role.REVIEWER})
@@ -72,3 +74,11 @@ def audit_index(request: Request, after: Annotated[int, Query(ge=0, le=_MAX_ID)]
     service, _ = require(request, frozenset({Role.ADMIN}))
     page = audit_page(service.store, after=after, limit=limit, event=event)
     return {"entries": [entry_json(e) for e in page.entries], "next": page.next}
+
+
+@router.get("/v1/webhooks/deliveries", summary="Webhook deliveries, newest first (admin keys); state=dead: the "
+            "ones that failed every attempt")
+def deliveries_index(request: Request, state: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    service, _ = require(request, frozenset({Role.ADMIN}))
+    return {"deliveries": [d.to_json() for d in deliveries(service.store, state, limit)]}

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 __all__ = ["metadata", "lists", "imports", "entries", "api_keys", "service_jobs", "match_events", "users",
-           "review_items", "audit"]
+           "review_items", "audit", "webhooks", "webhook_deliveries"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -195,3 +195,30 @@ audit = Table(
     Column("prev", Text, nullable=False),  # the previous entry's hash
     Column("hash", Text, nullable=False),  # sha256 of prev, seq, at, event, data
 )
+
+# The review desk's webhooks (``vigil.serve.webhooks``): where decisions are sent, and the outbox.
+webhooks = Table(
+    "webhooks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(100), nullable=False),  # signs each request (HMAC-SHA256); shown once
+    Column("events", Text, nullable=False),  # JSON list of the events it wants
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", _BigPk, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: {"event", "at", "data"}
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(10), nullable=False),  # pending, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),  # also the lease of one being sent
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+Index("ix_webhook_deliveries_state_next_attempt_at", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
