@@ -284,10 +284,12 @@ def decide(store: Store, item_id: int, who: str, decision: Decision | str, note:
             raise UsageError(f"item {item_id} needs a second person to confirm it ({who} confirmed it first)")
         values: dict[str, Any] = ({"first_confirmed_by": who} if first else
                                   {"state": _AFTER[chosen].value, "decided_by": who, "decided_at": now})
+        if note is not None:  # a decision without one keeps the note before it (an escalation's); all are audited
+            values["note"] = note
         done = conn.execute(update(review_items).where(
             r.id == item_id, r.state.in_([s.value for s in OPEN]),
             or_(r.claimed_by.is_(None), r.claimed_by == who, r.claimed_until <= now))
-            .values(note=note, claimed_by=None, claimed_until=None, **values))
+            .values(claimed_by=None, claimed_until=None, **values))
         if not done.rowcount:
             raise UsageError(f"item {item_id} is claimed by {item.claimed_by}: only they may decide it now")
         event = "item_confirmed_once" if first else "item_decided"
