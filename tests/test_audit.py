@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from helpers import invoke
 from vigil.errors import NotAuthenticated, StoreUnusable, UsageError
+from vigil.lists import Record, Signal, import_records, revoke
 from vigil.matching import Match, QueryResult
 from vigil.serve import Role, ServeSettings, create_app, create_key, create_user, revoke_key, sign_in
 from vigil.serve.audit import audit_page, export_entries, verify
@@ -59,6 +60,18 @@ def test_what_people_and_keys_do_is_audited_in_order_and_the_chain_holds(store: 
     assert PASSWORD not in json.dumps(got)
     count, problems, head = verify(store)
     assert (count, problems, head) == (8, [], list(export_entries(store))[-1].hash)
+
+
+def test_list_changes_are_audited_with_what_they_did(store: Store) -> None:
+    import_records(store, "ncmec", [Record(f"id{n}", [Signal.of("md5", f"{n:032x}")]) for n in range(5)],
+                   format="ncmec", file_name="feed.xml")
+    revoke(store, "ncmec", ["id1"])
+    imported, revoked = [(e.event, e.data) for e in export_entries(store)]
+    assert imported == ("list_changed", {"list": "ncmec", "action": "import", "change": 1, "version": 1,
+                                         "added": 5, "updated": 0, "unchanged": 0, "revoked": 0,
+                                         "file": "feed.xml", "sha256": None})
+    assert (revoked[1]["action"], revoked[1]["revoked"], revoked[1]["version"]) == ("revoke", 1, 1)
+    assert verify(store)[1] == []
 
 
 def test_the_log_refuses_changes_and_verify_names_an_entry_changed_behind_its_back(store: Store,

@@ -227,4 +227,4 @@ def test_a_decision_adds_the_content_to_a_list_so_the_next_copy_is_known(store: 
     from vigil.serve.audit import export_entries
 
     assert (describe_list(store, "benign").kind.value, describe_list(store, "ours").kind.value) == ("allow", "block")
-    assert [e.event for e in export_entries(store)][-2:] == ["item_decided", "item_listed"]
+    assert [e.event for e in export_entries(store)][-3:] == ["item_decided", "list_changed", "item_listed"]

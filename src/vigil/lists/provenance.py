@@ -1,5 +1,6 @@
 """The provenance of a list's entries: one row per change (an import, add-media, a revocation),
-with what it did and when, written in the same transaction as the change."""
+with what it did and when, written in the same transaction as the change, and an entry in the
+database's audit log (``vigil.evidence.audit``) saying so."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select, update
 
 from ..errors import StoreUnusable
+from ..evidence.audit import record
 from ..store.schema import imports, lists
 
 __all__ = ["Action", "now", "record_action"]
@@ -58,3 +60,6 @@ def record_action(conn: Connection, list_id: int, action: str, *, format: str | 
     # the order changes commit in (lists.segments relies on it).
     conn.execute(update(imports).where(imports.c.id == act.id).values(
         version_after=select(lists.c.content_version).where(lists.c.id == list_id).scalar_subquery()))
+    name, version = conn.execute(select(lists.c.name, lists.c.content_version).where(lists.c.id == list_id)).one()
+    record(conn, "list_changed", list=name, action=action, change=act.id, version=version, added=act.added,
+           updated=act.updated, unchanged=act.unchanged, revoked=act.revoked, file=file_name, sha256=act.file_sha256)

@@ -1,11 +1,9 @@
-"""The service's audit log: who signed in (and who failed to), who decided what on the review queue,
-and every change to people and keys, in a hash-chained, append-only custody log
-(``vigil.evidence.custody``) in the service's database.
+"""The audit log, read: who signed in (and who failed to), who decided what on the review queue, every
+change to people, keys, webhooks and lists, in a hash-chained, append-only custody log in the database
+(written by ``vigil.evidence.audit.record``, in the transaction of what each entry records).
 
-An entry is written in the transaction of what it records, so the two commit together or not at all.
-Appends are serialised (PostgreSQL: a lock on the table until commit; SQLite: its one writer), so the
-chain never forks. ``verify`` walks the chain: any entry changed, inserted or removed after it was
-written shows, and the database refuses updates and deletes of the table besides.
+``verify`` walks the chain: any entry changed, inserted or removed after it was written shows, and the
+database refuses updates and deletes of the table besides.
 """
 
 from __future__ import annotations
@@ -15,30 +13,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from ..errors import InvalidValue
-from ..evidence.custody import CustodyLog, LogEntry, LogProblem
+from ..evidence.audit import audit_log
+from ..evidence.custody import LogEntry, LogProblem
 from ..store import Store
 from ..store.schema import audit
 
-__all__ = ["AuditPage", "audit_page", "entry_json", "export_entries", "record", "verify"]
-
-_TABLE = "audit"
-
-
-def _log(conn: Connection) -> CustodyLog:
-    raw = conn.connection.driver_connection  # the DB-API connection, inside the caller's transaction
-    assert raw is not None
-    return CustodyLog(raw, _TABLE)
-
-
-def record(conn: Connection, event: str, **data: Any) -> LogEntry:
-    """Append ``event`` with ``data`` (JSON values) to the log, in ``conn``'s transaction (Store.begin)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"LOCK TABLE {_TABLE} IN SHARE ROW EXCLUSIVE MODE")  # one appender at a time
-    return _log(conn).append(event, data)
-
+__all__ = ["AuditPage", "audit_page", "entry_json", "export_entries", "verify"]
 
 @dataclass(frozen=True)
 class AuditPage:
@@ -79,7 +62,7 @@ def verify(store: Store) -> tuple[int, list[LogProblem], str | None]:
     """Walk the chain: (entries checked, problems, the head: the last entry's hash). No problems: no
     entry was changed, inserted or removed (the head, noted elsewhere, pins the end)."""
     with store.connect() as conn:
-        log = _log(conn)
+        log = audit_log(conn)
         count, problems = log.verify()
         return count, problems, log.head()
 

@@ -17,9 +17,9 @@ from enum import StrEnum
 from sqlalchemy import select, update
 
 from ..errors import InvalidValue, NotFound
+from ..evidence.audit import record
 from ..store import Store
 from ..store.schema import api_keys
-from .audit import record
 
 __all__ = ["ApiKey", "Role", "check_key", "create_key", "key_digest", "list_keys", "revoke_key"]
 

@@ -28,11 +28,11 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select, tuple_, update
 
 from ..errors import InvalidValue, NotFound, UsageError
+from ..evidence.audit import record
 from ..lists import ListKind, Record, Signal, import_records
 from ..lists.catalog import find_list
 from ..store import Store, as_utc
 from ..store.schema import match_events, review_items
-from .audit import record
 from .webhooks import enqueue
 
 __all__ = ["CLAIM_MINUTES", "OPEN", "Decision", "Item", "ItemMatch", "QueuePage", "State", "add_content",

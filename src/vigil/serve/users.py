@@ -23,9 +23,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, select, update
 
 from ..errors import InvalidValue, NotAuthenticated, NotFound, RateLimited, SecondFactorNeeded, UsageError
+from ..evidence.audit import record
 from ..store import Store, as_utc
 from ..store.schema import users
-from .audit import record
 from .keys import Role
 
 __all__ = ["FIRST_DELAY", "FREE_TRIES", "LONGEST_DELAY", "PEOPLE_ROLES", "User", "create_user", "disable_user",

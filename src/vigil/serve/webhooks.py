@@ -35,9 +35,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, select, update
 
 from ..errors import InvalidValue, NotFound, UsageError, VigilError
+from ..evidence.audit import record
 from ..store import Store, as_utc
 from ..store.schema import webhook_deliveries, webhooks
-from .audit import record
 
 __all__ = ["EVENTS", "FIRST_RETRY", "LEASE", "LONGEST_RETRY", "MAX_ATTEMPTS", "Deliverer", "Delivery", "Webhook",
            "add_webhook", "deliveries", "enqueue", "list_webhooks", "remove_webhook", "retry_delivery", "sign"]
