@@ -19,7 +19,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, Text, insert, select
 from ..errors import InputUnusable
 from ..evidence.sources import display_path, open_readonly
 from ..signals import SIGNALS
-from ..store import Store
+from ..store import Store, param_mark
 from ..store.schema import entries
 from .catalog import ListKind, change_list, create_list, find_list, get_list, settings_of
 from .formats import detect_format, get_format
@@ -79,19 +79,15 @@ _INSERT_COLUMNS = ("list_id", "entry_id", "category", "category_scheme", "meta",
 def _insert_sql(conn: Connection) -> str:
     # A plain executemany with tuples: SQLAlchemy's per-row parameter processing is most of an
     # import's time otherwise (measured), and these columns need no conversion.
-    marks = ", ".join([_mark(conn)] * len(_INSERT_COLUMNS))
+    marks = ", ".join([param_mark(conn)] * len(_INSERT_COLUMNS))
     return f"INSERT INTO entries ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"
-
-
-def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _existing_sql(conn: Connection, n: int) -> str:
     # Written out, not built with SQLAlchemy: compiling a query of 5,000 bound ids took a tenth of an import.
-    ids = ", ".join([_mark(conn)] * n)
+    ids = ", ".join([param_mark(conn)] * n)
     return ("SELECT entry_id, pk, content_hash, revoked, signals, windows FROM entries "
-            f"WHERE list_id = {_mark(conn)} AND entry_id IN ({ids})")
+            f"WHERE list_id = {param_mark(conn)} AND entry_id IN ({ids})")
 
 
 def _apply(conn: Connection, list_id: int, act: Action, batch: list[Row]) -> None:

@@ -58,8 +58,7 @@ def record_action(conn: Connection, list_id: int, action: str, *, format: str | 
     conn.execute(update(lists).where(lists.c.id == list_id).values(**values))
     # Read after the update, which waited for any other change to this list to commit: versions follow
     # the order changes commit in (lists.segments relies on it).
-    conn.execute(update(imports).where(imports.c.id == act.id).values(
-        version_after=select(lists.c.content_version).where(lists.c.id == list_id).scalar_subquery()))
     name, version = conn.execute(select(lists.c.name, lists.c.content_version).where(lists.c.id == list_id)).one()
+    conn.execute(update(imports).where(imports.c.id == act.id).values(version_after=version))
     record(conn, "list_changed", list=name, action=action, change=act.id, version=version, added=act.added,
            updated=act.updated, unchanged=act.unchanged, revoked=act.revoked, file=file_name, sha256=act.file_sha256)

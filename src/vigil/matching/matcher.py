@@ -28,7 +28,7 @@ from ..signals.guided import GUIDED_RADIUS, WindowProbe, confirm, find
 from ..signals.variants import WINDOW_MIN_QUALITY
 from ..signals.views import ORIGINAL, View, Window
 from ..signals.vpdq import FrameWindow, VideoView, VpdqFeature, parse_line
-from ..store import Store
+from ..store import Store, param_mark
 
 __all__ = [
     "PdqQuery", "Query", "Match", "QueryResult", "Matcher", "parse_hash_line", "iter_hash_queries",
@@ -433,7 +433,7 @@ class Matcher:
         rows: dict[int, tuple[str, str | None, str | None, bool]] = {}
         if pks:
             with self.store.connect() as conn:
-                mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+                mark = param_mark(conn)
                 for start in range(0, len(pks), 5000):
                     chunk = pks[start:start + 5000]
                     # Written out: SQLAlchemy's building of the query was two thirds of a lookup's read (measured).

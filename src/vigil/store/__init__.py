@@ -28,7 +28,7 @@ from sqlalchemy.exc import NoSuchModuleError as _NoSuchModule
 from ..errors import InputUnusable, StoreUnusable, UsageError
 from . import schema
 
-__all__ = ["Store", "as_utc", "default_db", "migration_heads", "schema"]
+__all__ = ["Store", "as_utc", "default_db", "migration_heads", "param_mark", "schema"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -64,6 +64,12 @@ def _assigned_literals(script: Path) -> dict[str, object]:
         except ValueError:
             continue
     return values
+
+
+def param_mark(conn: Connection) -> str:
+    """The driver's placeholder for SQL written out by hand (``exec_driver_sql``): ``?`` for SQLite,
+    ``%s`` for psycopg."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def as_utc(value: datetime) -> datetime:
