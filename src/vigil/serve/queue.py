@@ -21,7 +21,7 @@ import base64
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,7 @@ from ..errors import InvalidValue, NotFound, UsageError
 from ..evidence.audit import record
 from ..lists import ListKind, Record, Signal, import_records
 from ..lists.catalog import find_list
+from ..lists.provenance import now as _now  # the project's clock: aware, UTC
 from ..store import Store, as_utc
 from ..store.schema import match_events, review_items
 from .webhooks import enqueue
@@ -41,7 +42,7 @@ __all__ = ["CLAIM_MINUTES", "OPEN", "Decision", "Item", "ItemMatch", "QueuePage"
 
 CLAIM_MINUTES = 15
 _NO_CATEGORY = "~"  # sorts after digits and letters: items without a category come last
-_KEY_ORDER = ("sha256", "md5", "sha1", "pdq", "vpdq")
+_UPLOAD_HASHES = ("sha256", "md5", "sha1", "pdq")  # an upload's hashes, the one that names its content first
 _MATCHES_SHOWN = 20
 
 
@@ -120,17 +121,28 @@ class QueuePage:
     next: str | None  # the cursor of the next page, None at the end
 
 
-def content_key(query: dict[str, Any]) -> str:
-    """What an event's query (the ``query`` JSON of a match event) is the content of: ``"sha256:…"`` for
-    an upload's signals, ``"pdq:…"`` for a looked-up hash."""
+def _query_hashes(query: dict[str, Any]) -> list[tuple[str, str, int | None]]:
+    """(type, hash, quality) of each hash a match event's query (its ``query`` JSON) holds: the looked-up
+    signal, or an upload's digests and PDQ (``{"hash", "quality"}``), SHA-256 first."""
     if "type" in query and "value" in query:
-        return f"{query['type']}:{query['value']}"[:200]
-    for kind in _KEY_ORDER:
+        return [(str(query["type"]), str(query["value"]), None)]
+    found: list[tuple[str, str, int | None]] = []
+    for kind in _UPLOAD_HASHES:
         value = query.get(kind)
         if isinstance(value, str) and value:
-            return f"{kind}:{value}"[:200]
-        if isinstance(value, dict) and isinstance(value.get("hash"), str):  # pdq as {"hash", "quality"}
-            return f"{kind}:{value['hash']}"[:200]
+            found.append((kind, value, None))
+        elif isinstance(value, dict) and isinstance(value.get("hash"), str):
+            found.append((kind, value["hash"], value.get("quality")))
+    return found
+
+
+def content_key(query: dict[str, Any]) -> str:
+    """What an event's query is the content of: ``"sha256:…"`` for an upload's signals, ``"pdq:…"`` for a
+    looked-up hash."""
+    hashes = _query_hashes(query)
+    if hashes:
+        kind, value, _ = hashes[0]
+        return f"{kind}:{value}"[:200]
     return "query:" + json.dumps(query, sort_keys=True)[:194]
 
 
@@ -237,10 +249,6 @@ def _get(conn: Connection, item_id: int) -> Item:
     return _item(row, _matches(conn, [item_id]).get(item_id))
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def claim(store: Store, item_id: int, who: str, *, now: datetime | None = None,
           minutes: float = CLAIM_MINUTES) -> Item:
     """Take an open item for ``minutes`` (again, to extend one's own claim). UsageError when someone
@@ -312,19 +320,8 @@ def content_signals(store: Store, item_id: int) -> list[Signal]:
                             .order_by(match_events.c.id).limit(1)).scalar_one_or_none()
     if text is None:
         return []
-    query = json.loads(text)
-    found: list[Signal] = []
-    if "type" in query and "value" in query:
-        if query["type"] in _LISTABLE:
-            found.append(Signal.of(str(query["type"]), str(query["value"])))
-        return found
-    for kind in _LISTABLE:
-        value = query.get(kind)
-        if isinstance(value, str):
-            found.append(Signal.of(kind, value))
-        elif isinstance(value, dict) and isinstance(value.get("hash"), str):
-            found.append(Signal.of(kind, value["hash"], value.get("quality")))
-    return found
+    return [Signal.of(kind, value, quality) for kind, value, quality in _query_hashes(json.loads(text))
+            if kind in _LISTABLE]
 
 
 def check_list_for(decision: Decision | str, list_name: str | None, store: Store) -> ListKind | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select, update
 
 from ..errors import InvalidValue, NotAuthenticated, NotFound, RateLimited, SecondFactorNeeded, UsageError
 from ..evidence.audit import record
+from ..lists.provenance import now as _now  # the project's clock: aware, UTC
 from ..store import Store, as_utc
 from ..store.schema import users
 from .keys import Role
@@ -89,10 +90,6 @@ def _check_password(password: str) -> str:
     if not _MIN_PASSWORD <= len(password) <= _MAX_PASSWORD or not password.strip():
         raise InvalidValue(f"a password must be {_MIN_PASSWORD}-{_MAX_PASSWORD} characters, not all spaces")
     return password
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _row(conn: Connection, name: str) -> object:

@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from sqlalchemy import Connection, select, update
 
 from ..errors import InvalidValue, NotFound, UsageError, VigilError
 from ..evidence.audit import record
+from ..lists.provenance import now as _now  # the project's clock: aware, UTC
 from ..store import Store, as_utc
 from ..store.schema import webhook_deliveries, webhooks
 
@@ -87,10 +88,6 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The ``Vigil-Signature`` header of a request with this body, sent at this time."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _webhook(row: Any) -> Webhook:
