@@ -138,3 +138,16 @@ def vigil_serve(db: str, cache: Path, *, workers: int = 2, args: Sequence[str] =
                 proc.kill()
                 proc.wait()
 
+
+def file_match(store: Any, md5: str = "ab" * 16, entry: str = "e1") -> None:
+    """One lookup of ``md5`` that matched ``entry`` of list "known", written as the service writes match
+    events (filed under its review item)."""
+    from vigil.matching import Match, QueryResult
+    from vigil.serve.events import EventWriter
+
+    writer = EventWriter(store, flush_seconds=0.05)
+    writer.record("lookup", "gate", [({"type": "md5", "value": md5},
+                                      QueryResult("q", [Match("known", entry, "md5", 0, "original", "1")]))])
+    assert writer.flush()
+    writer.close()
+

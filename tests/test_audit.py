@@ -14,13 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from helpers import invoke
+from helpers import file_match, invoke
 from vigil.errors import NotAuthenticated, StoreUnusable, UsageError
 from vigil.lists import Record, Signal, import_records, revoke
-from vigil.matching import Match, QueryResult
 from vigil.serve import Role, ServeSettings, create_app, create_key, create_user, revoke_key, sign_in
 from vigil.serve.audit import audit_page, export_entries, verify
-from vigil.serve.events import EventWriter
 from vigil.serve.queue import claim, decide, queue_page
 from vigil.store import Store
 
@@ -40,11 +38,7 @@ def test_what_people_and_keys_do_is_audited_in_order_and_the_chain_holds(store: 
         sign_in(store, "ana", "not the password")
     sign_in(store, "ana", PASSWORD)
     revoke_key(store, "gate")
-    writer = EventWriter(store, flush_seconds=0.05)
-    writer.record("lookup", "gate", [({"type": "md5", "value": "ab" * 16},
-                                      QueryResult("q", [Match("known", "e1", "md5", 0, "original", "1")]))])
-    assert writer.flush()
-    writer.close()
+    file_match(store)
     (item,) = queue_page(store).items
     claim(store, item.id, "ana")
     with pytest.raises(UsageError):

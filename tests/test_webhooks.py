@@ -19,10 +19,8 @@ from typing import Any
 
 import pytest
 
-from helpers import invoke
+from helpers import file_match, invoke
 from vigil.errors import InvalidValue, NotFound, UsageError
-from vigil.matching import Match, QueryResult
-from vigil.serve.events import EventWriter
 from vigil.serve.queue import decide, queue_page
 from vigil.serve.webhooks import Deliverer, add_webhook, deliveries, list_webhooks, remove_webhook, retry_delivery
 from vigil.store import Store
@@ -63,11 +61,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _decided(store: Store, decision: str = "confirm") -> int:
-    writer = EventWriter(store, flush_seconds=0.05)
-    writer.record("lookup", "gate", [({"type": "md5", "value": "ab" * 16},
-                                      QueryResult("q", [Match("known", "e1", "md5", 0, "original", "1")]))])
-    assert writer.flush()
-    writer.close()
+    file_match(store)
     (item,) = queue_page(store).items
     decide(store, item.id, "ana", decision, "seen")
     return item.id
